@@ -1,0 +1,2 @@
+export { backupFsSource, type FsSourceSpec, type FsBackupContext } from "./sources/fs-source.js";
+export { RestoreWriter, type FileSink } from "./restore/restore-writer.js";

@@ -1,0 +1,98 @@
+/**
+ * Serves a Restore call whose snapshot is a database dump: the same messages as a file restore, but
+ * the bytes go, in order, into the server's client tool (see db-restore-sink.ts) instead of files.
+ */
+import * as grpc from "@grpc/grpc-js";
+import { chunkId, decompress, type CodecName, type Logger } from "@pullback/common";
+import { entryFromWire, idToHex, RpcError, type RestoreSession } from "@pullback/common/rpc/index";
+import type { AgentConfig } from "../config/agent-config.js";
+import { DbConfigError, findConnection, openConnection, type DbKind } from "../sources/db-connection.js";
+import { DbToolError } from "../sources/db-tools.js";
+import { DbRestoreRefused, DbRestoreSink } from "./db-restore-sink.js";
+import { restoreTarget } from "./db-restore-target.js";
+
+const CODECS: ReadonlySet<string> = new Set<CodecName>(["none", "lz4", "zstd"]);
+const PROGRESS_EVERY_MS = 1000;
+
+/** Errors of this restore as the master should see them: a status and the reason, tool stderr included. */
+export function dbRestoreRpcError(err: unknown): unknown {
+  if (err instanceof DbRestoreRefused) return new RpcError(grpc.status.FAILED_PRECONDITION, err.message);
+  if (err instanceof DbConfigError) return new RpcError(grpc.status.FAILED_PRECONDITION, err.message);
+  if (err instanceof DbToolError) return new RpcError(grpc.status.ABORTED, err.message);
+  return err;
+}
+
+export async function handleDbRestore(session: RestoreSession, kind: DbKind, cfg: AgentConfig, log: Logger): Promise<void> {
+  const start = session.start;
+  const found = (() => {
+    try {
+      return findConnection(cfg, kind, start.params.connection);
+    } catch (err) {
+      throw dbRestoreRpcError(err);
+    }
+  })();
+  if (!found.db.allowRestore) {
+    throw new RpcError(grpc.status.PERMISSION_DENIED, `connection ${found.name} does not allow restores on this node (set allowRestore: true under databases.${found.name} in the agent config)`);
+  }
+  const conn = await openConnection(found.name, found.db).catch((err: unknown) => {
+    throw dbRestoreRpcError(err);
+  });
+  const jobLog = log.child({ job: start.jobId, snapshot: start.snapshotId, connection: found.name });
+  const sink = new DbRestoreSink(restoreTarget(kind, conn, found.name, found.db.maintenanceDatabase), {
+    kind,
+    connection: found.name,
+    overwrite: start.options?.overwrite ?? false,
+    onToolStart: (tool, pid) => jobLog.info({ tool, pid }, "restore tool started"),
+  });
+  let entries = 0;
+  let lastProgress = 0;
+  let currentPath = "";
+  try {
+    await session.accept();
+    for (;;) {
+      const m = await session.messages.next();
+      if (m === undefined) throw new RpcError(grpc.status.CANCELLED, "the master closed the call before the end of the restore");
+      if (m.msg === "cancel") throw new RpcError(grpc.status.CANCELLED, `the master cancelled: ${m.cancel.reason}`);
+      if (m.msg === "end") break;
+      if (m.msg === "entry") {
+        entries++;
+        const e = entryFromWire(m.entry);
+        currentPath = e.path;
+        await sink.entry(e);
+      } else if (m.msg === "chunk") {
+        // Unlike a file restore, a damaged chunk fails everything: a dump with a gap cannot be replayed.
+        const id = idToHex(m.chunk.id);
+        if (m.chunk.error) throw new DbRestoreRefused(`chunk ${id} could not be read on the master: ${m.chunk.error}`);
+        if (!CODECS.has(m.chunk.codec)) throw new DbRestoreRefused(`chunk ${id} has unknown codec ${m.chunk.codec}`);
+        let plain: Buffer;
+        try {
+          plain = decompress(m.chunk.codec as CodecName, Buffer.from(m.chunk.data), m.chunk.plainLength);
+        } catch (err) {
+          throw new DbRestoreRefused(`chunk ${id} is damaged (cannot decode: ${(err as Error).message})`);
+        }
+        if (chunkId(plain) !== id) throw new DbRestoreRefused(`chunk ${id} is damaged (content does not match its SHA-256)`);
+        // Acknowledged once taken by the sink (written, or parked until its turn), so the window
+        // never waits on a chunk the sink needs first.
+        await sink.chunk(id, plain);
+        await session.send({ msg: "ack", ack: { chunkIds: [m.chunk.id], bytes: m.chunk.data.length } });
+      } else {
+        throw new RpcError(grpc.status.INVALID_ARGUMENT, `unexpected ${m.msg} during a restore`);
+      }
+      const now = Date.now();
+      if (now - lastProgress >= PROGRESS_EVERY_MS) {
+        lastProgress = now;
+        await session.send({ msg: "progress", progress: { entriesDone: entries, bytesWritten: sink.bytesWritten, currentPath } });
+      }
+    }
+    const r = await sink.finish();
+    if (sink.dropped.length) jobLog.warn({ dropped: sink.dropped }, "existing databases replaced (overwrite)");
+    await session.send({ msg: "done", done: { entries, bytesWritten: r.bytesWritten, warnings: 0 } });
+    jobLog.info({ entries, bytesWritten: r.bytesWritten }, "database restore finished");
+  } catch (err) {
+    await sink.abort();
+    jobLog.error({ err: (err as Error).message }, "database restore failed");
+    throw dbRestoreRpcError(err);
+  } finally {
+    await conn.dispose();
+  }
+}

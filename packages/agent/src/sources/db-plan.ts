@@ -1,0 +1,8 @@
+/** A dump to run: which databases it will hold and, in replay order, the files and their commands. */
+import type { DumpFileInfo } from "./db-layout.js";
+import type { ToolCommand } from "./db-tools.js";
+
+export interface DumpPlan {
+  databases: string[];
+  files: Array<DumpFileInfo & { command: ToolCommand }>;
+}

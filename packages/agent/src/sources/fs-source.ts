@@ -1,0 +1,205 @@
+/**
+ * File-tree source: walks the tree, reads and chunks changed files, and emits chunk and entry events.
+ * Only chunks the master does not already hold are compressed and emitted. Problems with single files
+ * (vanished, unreadable, changed while read) become warnings: one bad file must not lose the backup
+ * of all the others.
+ */
+import { closeSync, constants, fstatSync, openSync, readSync, type BigIntStats } from "node:fs";
+import { readlink } from "node:fs/promises";
+import {
+  chunkBuffer,
+  chunkId,
+  chunkStream,
+  compress,
+  FILE_CHUNKING,
+  ROOT_PATH,
+  type BackupProgress,
+  type ChunkRef,
+  type CodecSpec,
+  type Entry,
+  type EntryType,
+  type Hole,
+  type PriorFile,
+  type SourceEvent,
+} from "@pullback/common";
+import { groupName, userName } from "./owner-names.js";
+import { makeExclude, walkTree, type WalkProblem } from "./tree-walker.js";
+
+export interface FsSourceSpec {
+  root: string;
+  excludes: readonly string[];
+  codec: CodecSpec;
+}
+
+export interface FsBackupContext {
+  /** True when the master already holds this chunk, so it need not be compressed or sent. */
+  isKnown(id: string): boolean;
+  /** Base snapshot's files for incremental/differential; null for a full backup (read everything). */
+  prior: ReadonlyMap<string, PriorFile> | null;
+  onProgress?(p: BackupProgress): void;
+}
+
+function entryType(st: BigIntStats): EntryType {
+  if (st.isFile()) return "file";
+  if (st.isDirectory()) return "dir";
+  if (st.isSymbolicLink()) return "symlink";
+  if (st.isFIFO()) return "fifo";
+  if (st.isCharacterDevice()) return "chardev";
+  if (st.isBlockDevice()) return "blockdev";
+  return "socket";
+}
+
+function baseEntry(path: string, st: BigIntStats, type: EntryType): Entry {
+  const e: Entry = {
+    path,
+    type,
+    mode: Number(st.mode & 0o7777n),
+    uid: Number(st.uid),
+    gid: Number(st.gid),
+    mtimeNs: st.mtimeNs.toString(),
+    atimeNs: st.atimeNs.toString(),
+    ctimeNs: st.ctimeNs.toString(),
+    size: 0,
+    ino: Number(st.ino),
+    dev: Number(st.dev),
+  };
+  const u = userName(e.uid);
+  const g = groupName(e.gid);
+  if (u !== undefined) e.user = u;
+  if (g !== undefined) e.group = g;
+  return e;
+}
+
+function unchangedSince(prior: PriorFile | undefined, st: BigIntStats): boolean {
+  return (
+    prior !== undefined &&
+    prior.size === Number(st.size) &&
+    prior.mtimeNs === st.mtimeNs.toString() &&
+    prior.ctimeNs === st.ctimeNs.toString() &&
+    prior.ino === Number(st.ino)
+  );
+}
+
+export async function* backupFsSource(spec: FsSourceSpec, ctx: FsBackupContext): AsyncGenerator<SourceEvent> {
+  const warnings: WalkProblem[] = [];
+  const sent = new Set<string>();
+  const hardlinks = new Map<string, string>();
+  const buffer = chunkBuffer(FILE_CHUNKING);
+  const progress: BackupProgress = { files: 0, bytesRead: 0, currentPath: "" };
+
+  for await (const item of walkTree(spec.root, makeExclude(spec.excludes), (p) => warnings.push(p))) {
+    while (warnings.length) {
+      const w = warnings.shift()!;
+      yield { kind: "warning", path: w.path, message: w.message };
+    }
+    const st = item.stat;
+    const type = entryType(st);
+    if (type === "socket") {
+      yield { kind: "warning", path: item.path, message: "socket skipped (sockets cannot be backed up)" };
+      continue;
+    }
+    // The root is recorded as "." so a restore can give the target the source root's metadata.
+    const entry = baseEntry(item.path === "" ? ROOT_PATH : item.path, st, type);
+    if (type === "symlink") {
+      try {
+        entry.target = await readlink(item.abs);
+      } catch (err) {
+        yield { kind: "warning", path: item.path, message: `symlink vanished: ${(err as Error).message}` };
+        continue;
+      }
+    } else if (type === "chardev" || type === "blockdev") {
+      entry.rdev = Number(st.rdev);
+    } else if (type === "file") {
+      if (st.nlink > 1n) {
+        const key = `${st.dev}:${st.ino}`;
+        const first = hardlinks.get(key);
+        if (first !== undefined) {
+          entry.type = "hardlink";
+          entry.target = first;
+          yield { kind: "entry", entry, unchanged: false };
+          continue;
+        }
+        hardlinks.set(key, item.path);
+      }
+      entry.size = Number(st.size);
+      progress.files++;
+      progress.currentPath = item.path;
+      if (ctx.prior && unchangedSince(ctx.prior.get(item.path), st)) {
+        yield { kind: "entry", entry, unchanged: true };
+        continue;
+      }
+      // Read the file; warnings instead of errors so one bad file does not fail the whole backup.
+      const result = yield* readFileChunks(item.abs, st, spec.codec, ctx, sent, buffer, progress);
+      if ("warning" in result) {
+        hardlinks.delete(`${st.dev}:${st.ino}`);
+        yield { kind: "warning", path: item.path, message: result.warning };
+        continue;
+      }
+      entry.size = result.size;
+      entry.chunks = result.chunks;
+      if (result.holes.length) entry.holes = result.holes;
+      if (result.changed) yield { kind: "warning", path: item.path, message: "file changed while it was read; its copy may be inconsistent" };
+    }
+    yield { kind: "entry", entry, unchanged: false };
+  }
+  for (const w of warnings) yield { kind: "warning", path: w.path, message: w.message };
+}
+
+type ReadResult = { size: number; chunks: ChunkRef[]; holes: Hole[]; changed: boolean } | { warning: string };
+
+async function* readFileChunks(
+  abs: string,
+  before: BigIntStats,
+  codec: CodecSpec,
+  ctx: FsBackupContext,
+  sent: Set<string>,
+  buffer: Buffer,
+  progress: BackupProgress,
+): AsyncGenerator<SourceEvent, ReadResult> {
+  // Synchronous syscalls on purpose: a thread-pool round trip per open/stat/read/close made backups
+  // of many small files wait more than they worked. Reads are at most one buffer (a few ms).
+  let fd: number;
+  try {
+    // O_NOFOLLOW: the path was a regular file at lstat time; refuse a symlink swapped in since.
+    fd = openSync(abs, constants.O_RDONLY | constants.O_NOFOLLOW);
+  } catch (err) {
+    return { warning: `cannot open: ${(err as Error).message}` };
+  }
+  try {
+    const opened = fstatSync(fd, { bigint: true });
+    if (opened.ino !== before.ino || !opened.isFile()) return { warning: "replaced between listing and reading; skipped" };
+    const chunks: ChunkRef[] = [];
+    const holes: Hole[] = [];
+    let size = 0;
+    const fill = async (buf: Buffer, off: number, len: number) => {
+      const n = readSync(fd, buf, off, len, null);
+      progress.bytesRead += n;
+      return n;
+    };
+    for await (const piece of chunkStream(fill, { params: FILE_CHUNKING, detectHoles: true, buffer })) {
+      if (piece.kind === "hole") {
+        holes.push({ off: piece.offset, len: piece.length });
+        size = piece.offset + piece.length;
+        continue;
+      }
+      const id = chunkId(piece.data);
+      if (!sent.has(id) && !ctx.isKnown(id)) {
+        const c = compress(piece.data, codec);
+        // "none" returns the view into the reused read buffer: copy before it is overwritten.
+        const data = c.codec === "none" ? Buffer.from(c.data) : c.data;
+        sent.add(id);
+        yield { kind: "chunk", id, codec: c.codec, plainLen: piece.data.length, data };
+      }
+      chunks.push({ id, off: piece.offset, len: piece.data.length });
+      size = piece.offset + piece.data.length;
+      ctx.onProgress?.(progress);
+    }
+    const after = fstatSync(fd, { bigint: true });
+    const changed = after.mtimeNs !== before.mtimeNs || after.size !== BigInt(size);
+    return { size, chunks, holes, changed };
+  } catch (err) {
+    return { warning: `read failed: ${(err as Error).message}` };
+  } finally {
+    closeSync(fd);
+  }
+}

@@ -1,0 +1,66 @@
+import type { Entry as ManifestEntry, EntryType } from "../manifest.js";
+import type { Entry as WireEntry } from "./generated/agent.js";
+
+const ENTRY_TYPES: ReadonlySet<string> = new Set<EntryType>(["file", "dir", "symlink", "hardlink", "fifo", "chardev", "blockdev", "socket"]);
+
+export function hexToId(hex: string): Buffer {
+  if (!/^[0-9a-f]{64}$/.test(hex)) throw new Error(`not a chunk id: ${hex}`);
+  return Buffer.from(hex, "hex");
+}
+
+export function idToHex(id: Uint8Array): string {
+  if (id.length !== 32) throw new Error(`chunk id must be 32 bytes, got ${id.length}`);
+  return Buffer.from(id.buffer, id.byteOffset, id.byteLength).toString("hex");
+}
+
+export function entryToWire(e: ManifestEntry, unchanged = false): WireEntry {
+  const w: WireEntry = {
+    path: e.path,
+    type: e.type,
+    mode: e.mode,
+    uid: e.uid,
+    gid: e.gid,
+    mtimeNs: e.mtimeNs,
+    atimeNs: e.atimeNs,
+    ctimeNs: e.ctimeNs,
+    size: e.size,
+    ino: e.ino,
+    dev: e.dev,
+    chunks: (e.chunks ?? []).map((c) => ({ id: hexToId(c.id), off: c.off, len: c.len })),
+    holes: (e.holes ?? []).map((h) => ({ off: h.off, len: h.len })),
+    unchanged,
+  };
+  if (e.user !== undefined) w.user = e.user;
+  if (e.group !== undefined) w.group = e.group;
+  if (e.target !== undefined) w.target = e.target;
+  if (e.rdev !== undefined) w.rdev = e.rdev;
+  return w;
+}
+
+/**
+ * Validates what a node sent before it becomes manifest data: the type must be known and ids must
+ * be SHA-256 sized. Path safety (no "..", no leading "/") is the manifest layer's check.
+ */
+export function entryFromWire(w: WireEntry): ManifestEntry {
+  if (!ENTRY_TYPES.has(w.type)) throw new Error(`entry ${JSON.stringify(w.path)} has unknown type ${JSON.stringify(w.type)}`);
+  const e: ManifestEntry = {
+    path: w.path,
+    type: w.type as EntryType,
+    mode: w.mode,
+    uid: w.uid,
+    gid: w.gid,
+    mtimeNs: w.mtimeNs,
+    atimeNs: w.atimeNs,
+    ctimeNs: w.ctimeNs,
+    size: w.size,
+    ino: w.ino,
+    dev: w.dev,
+  };
+  if (w.user !== undefined) e.user = w.user;
+  if (w.group !== undefined) e.group = w.group;
+  if (w.target !== undefined) e.target = w.target;
+  if (w.rdev !== undefined) e.rdev = w.rdev;
+  if (w.chunks.length > 0) e.chunks = w.chunks.map((c) => ({ id: idToHex(c.id), off: c.off, len: c.len }));
+  if (w.holes.length > 0) e.holes = w.holes.map((h) => ({ off: h.off, len: h.len }));
+  return e;
+}

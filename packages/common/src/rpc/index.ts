@@ -1,0 +1,10 @@
+export * from "./limits.js";
+export * from "./errors.js";
+export * from "./stream.js";
+export * from "./credentials.js";
+export * from "./server.js";
+export * from "./client.js";
+export * from "./entry.js";
+export * as wire from "./generated/agent.js";
+export * from "./probe.js";
+export type * from "./generated/agent.js";

@@ -1,0 +1,149 @@
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { X509Certificate } from "node:crypto";
+import { mkdtempSync, writeFileSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import forge from "node-forge";
+import {
+  PkiError,
+  Revocations,
+  assertKeyMatchesCertificate,
+  assertNodeName,
+  createCa,
+  issueAgentCertificate,
+  issueMasterCertificate,
+  loadRevocations,
+  loadTlsIdentity,
+  readPemFile,
+  roleOf,
+  signRevocationList,
+  verifyCertificate,
+  verifyRevocationList,
+} from "../src/pki/index.js";
+
+const ca = await createCa();
+const otherCa = await createCa();
+const master = await issueMasterCertificate(ca);
+const web1 = await issueAgentCertificate(ca, "web1");
+
+function pkiError(code: string, includes?: RegExp) {
+  return (e: unknown) => {
+    assert.ok(e instanceof PkiError, `expected PkiError, got ${String(e)}`);
+    assert.equal(e.code, code);
+    if (includes) assert.match(e.message, includes);
+    return true;
+  };
+}
+
+test("the CA is a self-signed CA that can only sign", () => {
+  const c = forge.pki.certificateFromPem(ca.certPem);
+  assert.ok(c.verify(c), "self-signed");
+  const bc = c.getExtension("basicConstraints") as { cA: boolean; critical: boolean };
+  assert.equal(bc.cA, true);
+  assert.equal(bc.critical, true);
+  const ku = c.getExtension("keyUsage") as { keyCertSign: boolean; cRLSign: boolean; digitalSignature?: boolean };
+  assert.equal(ku.keyCertSign, true);
+  assert.equal(ku.cRLSign, true);
+  assert.ok(!ku.digitalSignature);
+  assert.notEqual(ca.certPem, otherCa.certPem);
+});
+
+test("the master certificate is clientAuth only, with role master", () => {
+  const x = new X509Certificate(master.certPem);
+  assert.equal(roleOf(x.subjectAltName), "master");
+  assert.ok(x.checkIssued(new X509Certificate(ca.certPem)));
+  assert.deepEqual(x.keyUsage, ["1.3.6.1.5.5.7.3.2"]);
+  assert.match(x.subject, /OU=master/);
+  const info = verifyCertificate(master.certPem, ca.certPem, { role: "master" });
+  assert.equal(info.role, "master");
+});
+
+test("an agent certificate names its node in CN and DNS SAN, serverAuth only", () => {
+  const x = new X509Certificate(web1.certPem);
+  assert.match(x.subject, /CN=web1/);
+  assert.equal(x.subjectAltName, "DNS:web1, URI:pullback:role:agent");
+  assert.deepEqual(x.keyUsage, ["1.3.6.1.5.5.7.3.1"]);
+  const info = verifyCertificate(web1.certPem, ca.certPem, { role: "agent", nodeName: "web1" });
+  assert.deepEqual(info.dnsNames, ["web1"]);
+  assert.match(info.serial, /^[0-9a-f]{32}$/);
+});
+
+test("verification names the problem and the remedy", async () => {
+  const foreign = await issueAgentCertificate(otherCa, "web1");
+  assert.throws(() => verifyCertificate(foreign.certPem, ca.certPem, { role: "agent", nodeName: "web1" }), pkiError("wrong-ca", /pullback enroll web1/));
+  const day = 86_400_000;
+  const expired = await issueAgentCertificate(ca, "web1", { notBefore: new Date(Date.now() - 10 * day), notAfter: new Date(Date.now() - day) });
+  assert.throws(() => verifyCertificate(expired.certPem, ca.certPem, { role: "agent", nodeName: "web1" }), pkiError("expired", /expired on .*re-enroll the node with `pullback enroll web1`/));
+  const future = await issueAgentCertificate(ca, "web1", { notBefore: new Date(Date.now() + day) });
+  assert.throws(() => verifyCertificate(future.certPem, ca.certPem, { role: "agent", nodeName: "web1" }), pkiError("not-yet-valid", /clock/));
+  assert.throws(() => verifyCertificate(web1.certPem, ca.certPem, { role: "master" }), pkiError("wrong-role", /role agent, expected master/));
+  assert.throws(() => verifyCertificate(web1.certPem, ca.certPem, { role: "agent", nodeName: "web2" }), pkiError("wrong-name", /names web1, not web2/));
+  const rev = new Revocations(ca.certPem);
+  rev.adopt(signRevocationList(ca, [new X509Certificate(web1.certPem).serialNumber]));
+  assert.throws(() => verifyCertificate(web1.certPem, ca.certPem, { role: "agent", nodeName: "web1", revocations: rev }), pkiError("revoked"));
+  assert.throws(() => verifyCertificate("hello", ca.certPem, { role: "master" }), pkiError("not-pem"));
+});
+
+test("PEM files: missing, not PEM, key mismatch, and a good identity", () => {
+  const dir = mkdtempSync(join(tmpdir(), "pki-test-"));
+  try {
+    assert.throws(() => readPemFile(join(dir, "nope.pem"), "agent certificate", "re-enroll"), pkiError("missing-file", /agent certificate not found at .*nope\.pem: re-enroll/));
+    writeFileSync(join(dir, "junk.pem"), "not a certificate\n");
+    assert.throws(() => readPemFile(join(dir, "junk.pem"), "CA certificate", "fix it"), pkiError("not-pem", /is not a PEM file: fix it/));
+    assert.throws(() => assertKeyMatchesCertificate(master.keyPem, web1.certPem, "agent certificate", "re-enroll"), pkiError("key-mismatch"));
+
+    writeFileSync(join(dir, "ca.pem"), ca.certPem);
+    writeFileSync(join(dir, "agent.pem"), web1.certPem);
+    writeFileSync(join(dir, "agent.key"), web1.keyPem);
+    const { identity, certificate } = loadTlsIdentity(
+      { ca: join(dir, "ca.pem"), cert: join(dir, "agent.pem"), key: join(dir, "agent.key"), revocations: join(dir, "revoked.json") },
+      "agent",
+      "web1",
+    );
+    assert.equal(certificate.commonName, "web1");
+    assert.equal(identity.revocations.has(certificate.serial), false);
+    // The master's key in the agent's slot is caught before any TLS attempt.
+    writeFileSync(join(dir, "agent.key"), master.keyPem);
+    assert.throws(
+      () => loadTlsIdentity({ ca: join(dir, "ca.pem"), cert: join(dir, "agent.pem"), key: join(dir, "agent.key") }, "agent", "web1"),
+      pkiError("key-mismatch"),
+    );
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test("revocation lists are CA-signed, tamper-evident and never roll back", () => {
+  const serial = new X509Certificate(master.certPem).serialNumber; // upper-case, as Node prints it
+  const older = signRevocationList(ca, [], new Date(Date.now() - 60_000));
+  const list = signRevocationList(ca, [serial]);
+  const r = new Revocations(ca.certPem);
+  assert.equal(r.adopt(list), true);
+  assert.equal(r.has(serial), true);
+  assert.equal(r.has(serial.toLowerCase()), true);
+  assert.equal(r.adopt(older), false, "an older list must not replace a newer one");
+  assert.equal(r.has(serial), true);
+
+  const tampered = { ...list, serials: [] };
+  assert.throws(() => verifyRevocationList(tampered, ca.certPem), pkiError("bad-revocation-list", /not signed by this CA/));
+  const foreign = signRevocationList(otherCa, []);
+  assert.throws(() => r.adopt(foreign), pkiError("bad-revocation-list"));
+  assert.throws(() => verifyRevocationList("{", ca.certPem), pkiError("bad-revocation-list", /not JSON/));
+
+  const dir = mkdtempSync(join(tmpdir(), "pki-test-"));
+  try {
+    writeFileSync(join(dir, "r.json"), JSON.stringify(list));
+    assert.equal(loadRevocations(join(dir, "r.json"), ca.certPem).has(serial), true);
+    assert.equal(loadRevocations(join(dir, "missing.json"), ca.certPem).has(serial), false);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test("node names are canonical DNS names", () => {
+  assert.equal(assertNodeName("db1.example.org"), "db1.example.org");
+  for (const bad of ["Web1", "-web", "web_1", "", "a..b", "x, URI:pullback:role:master"]) {
+    assert.throws(() => assertNodeName(bad), pkiError("invalid-node-name"), bad);
+  }
+});

@@ -1,0 +1,206 @@
+/**
+ * Turns the event stream of one backup into a sealed snapshot. Nothing from the node is trusted:
+ * every chunk is decoded and re-hashed before it is stored, entry paths must be plain relative paths
+ * in walk order, and every file's chunks and holes must tile it exactly. The snapshot record is
+ * written last, after all chunks are durable, so a failure at any point leaves no snapshot behind
+ * and never touches an existing one; the chunks already stored are simply reused by the next run.
+ */
+import { randomBytes } from "node:crypto";
+import {
+  checkRelativePath,
+  ROOT_PATH,
+  chunkId,
+  decompress,
+  type BackupLevel,
+  type CodecName,
+  type CodecSpec,
+  type Entry,
+  type SnapshotRecord,
+  type SnapshotStats,
+  type SourceEvent,
+} from "@pullback/common";
+import { ManifestWriter } from "../store/manifest-io.js";
+import type { Store } from "../store/store.js";
+
+export class BackupRejectedError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = "BackupRejectedError";
+  }
+}
+
+export interface SnapshotWriterOptions {
+  node: string;
+  source: string;
+  sourceType: SnapshotRecord["sourceType"];
+  level: BackupLevel;
+  requestedLevel: BackupLevel;
+  base: { record: SnapshotRecord; entries: ReadonlyMap<string, Entry> } | null;
+  codec: CodecSpec;
+}
+
+export function newSnapshotId(): string {
+  return randomBytes(8).toString("hex");
+}
+
+export class SnapshotWriter {
+  readonly id = newSnapshotId();
+  readonly startedAt = new Date();
+  readonly stats: SnapshotStats = {
+    files: 0,
+    dirs: 0,
+    otherEntries: 0,
+    bytesTotal: 0,
+    bytesRead: 0,
+    bytesNew: 0,
+    bytesStored: 0,
+    bytesSent: 0,
+    chunksTotal: 0,
+    chunksNew: 0,
+    warnings: 0,
+  };
+  readonly warnings: string[] = [];
+  private readonly manifest: ManifestWriter;
+  /** Chunks known to be in the store: received in this session or confirmed by a lookup. */
+  private readonly present = new Set<string>();
+  private readonly seen = new Set<string>();
+  private readonly files = new Set<string>();
+
+  constructor(
+    private readonly store: Store,
+    private readonly opts: SnapshotWriterOptions,
+  ) {
+    this.manifest = new ManifestWriter(store.chunks, opts.codec);
+  }
+
+  async handle(ev: SourceEvent): Promise<void> {
+    switch (ev.kind) {
+      case "chunk":
+        return this.addChunk(ev.id, ev.codec, ev.plainLen, ev.data);
+      case "entry":
+        return this.addEntry(ev.entry, ev.unchanged);
+      case "warning":
+        this.stats.warnings++;
+        if (this.warnings.length < 1000) this.warnings.push(`${ev.path}: ${ev.message}`);
+        return;
+    }
+  }
+
+  async addChunk(id: string, codec: CodecName, plainLen: number, data: Buffer): Promise<void> {
+    if (plainLen <= 0 || plainLen > 64 * 1024 * 1024) throw new BackupRejectedError(`chunk ${id}: implausible length ${plainLen}`);
+    let plain: Buffer;
+    try {
+      plain = decompress(codec, data, plainLen);
+    } catch (err) {
+      throw new BackupRejectedError(`chunk ${id} from the agent cannot be decoded: ${(err as Error).message}`);
+    }
+    if (chunkId(plain) !== id) {
+      throw new BackupRejectedError(`chunk ${id} from the agent does not match its SHA-256; nothing of it was stored`);
+    }
+    this.stats.bytesSent += data.length;
+    const r = await this.store.chunks.put(id, codec, plainLen, data);
+    if (r.written) {
+      this.stats.chunksNew++;
+      this.stats.bytesNew += plainLen;
+      this.stats.bytesStored += r.storedBytes;
+    }
+    this.present.add(id);
+  }
+
+  private async ensurePresent(id: string, path: string): Promise<void> {
+    if (this.present.has(id)) return;
+    if (!(await this.store.chunks.has(id))) {
+      throw new BackupRejectedError(`entry ${path} references chunk ${id}, which the agent did not send and the store does not hold`);
+    }
+    this.present.add(id);
+  }
+
+  async addEntry(input: Entry, unchanged: boolean): Promise<void> {
+    const bad = checkRelativePath(input.path);
+    if (bad) throw new BackupRejectedError(`entry path ${JSON.stringify(input.path)} rejected: ${bad}`);
+    if (this.seen.has(input.path)) throw new BackupRejectedError(`entry ${input.path} sent twice`);
+    const parent = input.path.includes("/") ? input.path.slice(0, input.path.lastIndexOf("/")) : "";
+    if (input.path === ROOT_PATH && (this.seen.size > 0 || input.type !== "dir")) {
+      throw new BackupRejectedError(`the root entry "." must be the first entry and a directory`);
+    }
+    if (parent !== "" && !this.seen.has(parent)) {
+      throw new BackupRejectedError(`entry ${input.path} arrived before its directory ${parent}`);
+    }
+    let e = input;
+    if (unchanged) {
+      const prev = this.opts.base?.entries.get(input.path);
+      if (!prev || prev.type !== "file" || input.type !== "file" || prev.size !== input.size) {
+        throw new BackupRejectedError(`entry ${input.path} claims to be unchanged but the base snapshot has no such file`);
+      }
+      e = { ...input };
+      if (prev.chunks) e.chunks = prev.chunks;
+      if (prev.holes) e.holes = prev.holes;
+    }
+    if (e.type === "file") {
+      await this.checkTiling(e);
+      this.files.add(e.path);
+      this.stats.files++;
+      this.stats.bytesTotal += e.size;
+    } else if (e.type === "dir") this.stats.dirs++;
+    else {
+      this.stats.otherEntries++;
+      if (e.type === "hardlink" && (!e.target || !this.files.has(e.target))) {
+        throw new BackupRejectedError(`hardlink ${e.path} points at ${String(e.target)}, which is not an earlier file`);
+      }
+    }
+    this.seen.add(e.path);
+    await this.manifest.add(e);
+  }
+
+  /** Chunks and holes must cover [0, size) exactly, in order. */
+  private async checkTiling(e: Entry): Promise<void> {
+    const pieces = [
+      ...(e.chunks ?? []).map((c) => ({ off: c.off, len: c.len, id: c.id })),
+      ...(e.holes ?? []).map((h) => ({ off: h.off, len: h.len, id: "" })),
+    ].sort((a, b) => a.off - b.off);
+    let at = 0;
+    for (const p of pieces) {
+      if (p.off !== at || p.len <= 0) throw new BackupRejectedError(`file ${e.path}: chunks and holes do not tile the file at offset ${at}`);
+      at += p.len;
+      if (p.id) {
+        await this.ensurePresent(p.id, e.path);
+        this.stats.chunksTotal++;
+      }
+    }
+    if (at !== e.size) throw new BackupRejectedError(`file ${e.path}: chunks cover ${at} bytes of ${e.size}`);
+  }
+
+  /** Every chunk the snapshot references so far (data chunks; the manifest's are written at seal). */
+  referencedChunks(): ReadonlySet<string> {
+    return this.present;
+  }
+
+  /** The agent counts what it really read (zero runs included); the master cannot know it. */
+  setBytesRead(n: number): void {
+    this.stats.bytesRead = n;
+  }
+
+  /** Makes the snapshot durable and visible. Nothing before this call creates a snapshot. */
+  async seal(): Promise<SnapshotRecord> {
+    const manifest = await this.manifest.finish();
+    await this.store.chunks.flush();
+    const record: SnapshotRecord = {
+      format: "pullback-snapshot/1",
+      id: this.id,
+      node: this.opts.node,
+      source: this.opts.source,
+      sourceType: this.opts.sourceType,
+      level: this.opts.level,
+      requestedLevel: this.opts.requestedLevel,
+      baseId: this.opts.base?.record.id ?? null,
+      startedAt: this.startedAt.toISOString(),
+      finishedAt: new Date().toISOString(),
+      codec: this.opts.codec.level === undefined ? this.opts.codec.name : `${this.opts.codec.name}:${this.opts.codec.level}`,
+      manifest,
+      stats: { ...this.stats, bytesNew: this.stats.bytesNew + this.manifest.bytesNew, bytesStored: this.stats.bytesStored + this.manifest.bytesStored },
+      warnings: this.warnings,
+    };
+    await this.store.snapshots.write(record);
+    return record;
+  }
+}

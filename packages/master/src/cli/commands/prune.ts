@@ -1,0 +1,94 @@
+import { parsePolicy, planRetention, retentionSchema, type RetentionRules } from "../../schedule/index.js";
+import { forgetSnapshot } from "../../gc/forget-snapshot.js";
+import { collectGarbage } from "../../gc/garbage-collector.js";
+import { EXIT, UsageError } from "../exit-codes.js";
+import { str, type Command, type OptionValues } from "../command.js";
+import { formatBytes } from "../output.js";
+import { withContext } from "./with-context.js";
+
+const KEEPS = ["last", "hourly", "daily", "weekly", "monthly", "yearly"] as const;
+
+/** Retention from --keep-* flags, or null when none was given (then each source's policy decides). */
+function flagRules(v: OptionValues): RetentionRules | null {
+  const raw: Record<string, unknown> = {};
+  for (const k of KEEPS) {
+    const s = str(v, `keep-${k}`);
+    if (s === undefined) continue;
+    if (!/^\d+$/.test(s)) throw new UsageError(`--keep-${k} takes a whole number`);
+    raw[`keep${k[0]!.toUpperCase()}${k.slice(1)}`] = Number(s);
+  }
+  const within = str(v, "keep-within");
+  if (within) raw.keepWithin = within;
+  if (Object.keys(raw).length === 0) return null;
+  const r = retentionSchema.safeParse(raw);
+  if (!r.success) throw new UsageError(r.error.issues.map((i) => i.message).join("; "));
+  return r.data;
+}
+
+interface PruneLine {
+  node: string;
+  source: string;
+  snapshot: string;
+  time: string;
+  action: "keep" | "forget";
+  why: string;
+}
+
+export const pruneCommand: Command = {
+  name: ["prune"],
+  usage: "pullback prune [NODE [SOURCE]] [--dry-run] [--gc] [--keep-last N] [--keep-hourly N] [--keep-daily N] [--keep-weekly N] [--keep-monthly N] [--keep-yearly N] [--keep-within 7d]",
+  summary: "forget snapshots the retention rules do not keep (the source's policy, or --keep-* flags); never the newest successful one, never a protected one",
+  args: [0, 2],
+  options: {
+    "dry-run": { type: "boolean" },
+    gc: { type: "boolean" },
+    ...Object.fromEntries(KEEPS.map((k) => [`keep-${k}`, { type: "string" as const }])),
+    "keep-within": { type: "string" },
+  },
+  async run({ positionals, values, homeDir, out }) {
+    const [node, source] = positionals;
+    const dryRun = values["dry-run"] === true;
+    const flags = flagRules(values);
+    const result = await withContext(homeDir, async (ctx) => {
+      const catalog = await ctx.catalog();
+      const policies = new Map((await catalog.scheduledSources()).map((s) => [`${s.node}/${s.source}`, s]));
+      const lines: PruneLine[] = [];
+      const notes: string[] = [];
+      let candidates = 0;
+      for (const src of await catalog.listSources(node)) {
+        if (source && src.name !== source) continue;
+        const attached = policies.get(`${src.node}/${src.name}`);
+        const policy = attached ? parsePolicy(attached.definition, `policy ${attached.policy}`) : null;
+        const rules = flags ?? policy?.retention ?? null;
+        if (!rules) {
+          notes.push(`${src.node}/${src.name}: no policy and no --keep-* flags; nothing pruned`);
+          continue;
+        }
+        const snaps = await catalog.listSnapshots({ node: src.node, source: src.name });
+        const plan = planRetention(
+          snaps.map((s) => ({ id: s.id, time: s.startedAt, successful: s.status !== "damaged", protected: s.protected })),
+          rules,
+          new Date(),
+          { timezone: policy?.timezone ?? "UTC" },
+        );
+        for (const d of plan) {
+          lines.push({ node: src.node, source: src.name, snapshot: d.snapshot.id, time: d.snapshot.time.toISOString(), action: d.action, why: d.action === "keep" ? d.reasons.join(", ") : (d.because ?? "no rule keeps it") });
+          if (d.action === "forget" && !dryRun) {
+            const record = await ctx.store.snapshots.find(d.snapshot.id);
+            candidates += (await forgetSnapshot(ctx, record)).gcCandidates;
+          }
+        }
+      }
+      const gc = values.gc && !dryRun ? await collectGarbage(ctx) : null;
+      return { dryRun, lines, notes, gcCandidates: candidates, gc };
+    });
+    out.result(result, () =>
+      [
+        ...result.lines.map((l) => `${l.action === "keep" ? "keep  " : dryRun ? "would forget" : "forget"} ${l.node}/${l.source} ${l.snapshot} ${l.time}  (${l.why})`),
+        ...result.notes,
+        dryRun ? "dry run: nothing was changed" : `${result.lines.filter((l) => l.action === "forget").length} snapshot(s) forgotten, ${result.gcCandidates} chunks now unreferenced${result.gc ? `; gc freed ${formatBytes(result.gc.bytesFreed)}` : " (run `pullback gc` to free them)"}`,
+      ].join("\n"),
+    );
+    return EXIT.OK;
+  },
+};

@@ -1,0 +1,131 @@
+import { resolve } from "node:path";
+import type { Entry, SnapshotRecord } from "@pullback/common";
+import { dialNode, isLocal } from "../../links/connect-node.js";
+import { pathFilter, restoreSnapshot } from "../../restore/local-restore.js";
+import type { MasterContext } from "../../master-context.js";
+import { readManifest } from "../../store/manifest-io.js";
+import { EXIT, UsageError, type ExitCode } from "../exit-codes.js";
+import { list, str, type Command, type OptionValues } from "../command.js";
+import { formatBytes, type Output } from "../output.js";
+import { withContext } from "./with-context.js";
+
+interface Restored {
+  entries: number;
+  bytesWritten: number;
+  errors: string[];
+}
+
+async function* filtered(ctx: MasterContext, record: SnapshotRecord, paths: string[]): AsyncGenerator<Entry> {
+  const wanted = pathFilter(paths);
+  for await (const e of readManifest(ctx.store.chunks, record.manifest)) if (wanted(e.path)) yield e;
+}
+
+interface AgentRestore {
+  nodeName: string;
+  target: string;
+  paths: string[];
+  overwrite: boolean;
+  /** Replay a database dump into this agent-side connection instead of writing files. */
+  intoDatabase: string | null;
+}
+
+async function restoreThroughAgent(ctx: MasterContext, record: SnapshotRecord, o: AgentRestore, out: Output): Promise<Restored> {
+  const { nodeName, target, paths, overwrite } = o;
+  const node = await (await ctx.catalog()).getNode(nodeName);
+  if (!node) throw new UsageError(`no node ${nodeName}: add it with \`pullback node add ${nodeName} --address HOST:PORT\``);
+  if (isLocal(node)) {
+    if (o.intoDatabase) throw new UsageError("--into-database needs an agent: local nodes have no database connections");
+    return restoreSnapshot({ store: ctx.store, snapshot: record, target, paths, overwrite, onProgress: (p) => out.progress(p.files, p.bytesWritten) });
+  }
+  const link = dialNode(ctx, node);
+  try {
+    return await link.restore({
+      snapshotId: record.id,
+      sourceType: o.intoDatabase ? record.sourceType : "fs",
+      ...(o.intoDatabase ? { params: { connection: o.intoDatabase } } : {}),
+      target,
+      overwrite,
+      entries: filtered(ctx, record, paths),
+      totalEntries: record.manifest.entries,
+      totalBytes: record.stats.bytesTotal,
+      store: ctx.store.chunks,
+      onProgress: (p) => out.progress(p.files, p.bytesWritten),
+    });
+  } finally {
+    await link.close();
+  }
+}
+
+export const restoreCommand: Command = {
+  name: ["restore"],
+  usage:
+    "pullback restore SNAPSHOT --target DIR [--node NODE] [--path P]... [--overwrite]\n" +
+    "       pullback restore SNAPSHOT --node NODE --into-database [--connection NAME] [--overwrite]",
+  summary:
+    "restore a snapshot (or parts of it) into a directory on a node, or on this machine without --node; a database dump into its server with --into-database (exit 3: some files could not be restored)",
+  args: [1, 1],
+  options: {
+    target: { type: "string" },
+    path: { type: "string", multiple: true },
+    node: { type: "string" },
+    overwrite: { type: "boolean" },
+    "into-database": { type: "boolean" },
+    connection: { type: "string" },
+  },
+  async run({ positionals, values, homeDir, out }) {
+    if (values["into-database"]) return restoreIntoDatabase(positionals[0]!, values, homeDir, out);
+    const target = str(values, "target");
+    if (!target?.startsWith("/") && str(values, "node")) throw new UsageError("--target must be an absolute directory on the node");
+    if (!target) throw new UsageError("--target DIR is required: where to write the restored files (or --into-database for a database dump)");
+    const paths = list(values, "path");
+    const overwrite = values.overwrite === true;
+    const nodeName = str(values, "node");
+    const started = Date.now();
+    const { record, result } = await withContext(homeDir, async (ctx) => {
+      const record = await ctx.store.snapshots.find(positionals[0]!);
+      const result: Restored = nodeName
+        ? await restoreThroughAgent(ctx, record, { nodeName, target, paths, overwrite, intoDatabase: null }, out)
+        : await restoreSnapshot({ store: ctx.store, snapshot: record, target: resolve(target), paths, overwrite, onProgress: (p) => out.progress(p.files, p.bytesWritten) });
+      return { record, result };
+    });
+    const secs = (Date.now() - started) / 1000;
+    const where = nodeName ? `${nodeName}:${target}` : resolve(target);
+    out.result({ snapshot: record.id, node: nodeName ?? null, target: where, seconds: secs, ...result }, () =>
+      [
+        `restored ${result.entries} entries (${formatBytes(result.bytesWritten)}) of snapshot ${record.id} to ${where} in ${secs.toFixed(1)} s (${formatBytes(result.bytesWritten / Math.max(secs, 0.001))}/s)`,
+        ...(result.errors.length ? [`${result.errors.length} error(s):`, ...result.errors.slice(0, 50).map((e) => `  ${e}`)] : []),
+      ].join("\n"),
+    );
+    return result.errors.length ? EXIT.WARNINGS : EXIT.OK;
+  },
+};
+
+/** A database snapshot replayed through the agent's client tool into the server. */
+async function restoreIntoDatabase(id: string, values: OptionValues, homeDir: string, out: Output): Promise<ExitCode> {
+  const nodeName = str(values, "node");
+  if (!nodeName) throw new UsageError("--into-database needs --node NODE: the agent that replays the dump into its server");
+  if (list(values, "path").length || str(values, "target")) throw new UsageError("--into-database restores the whole dump; --path and --target do not apply");
+  const started = Date.now();
+  const { record, result, connection } = await withContext(homeDir, async (ctx) => {
+    const record = await ctx.store.snapshots.find(id);
+    if (record.sourceType !== "mysql" && record.sourceType !== "postgres") {
+      throw new UsageError(`snapshot ${record.id} is a ${record.sourceType} snapshot; --into-database is for mysql and postgres dumps`);
+    }
+    let connection = str(values, "connection");
+    if (!connection) {
+      const src = (await (await ctx.catalog()).listSources(record.node)).find((s) => s.name === record.source);
+      connection = typeof src?.config.connection === "string" ? src.config.connection : undefined;
+    }
+    if (!connection) throw new UsageError("give --connection NAME: no source in the catalog names the connection this dump came from");
+    const result = await restoreThroughAgent(ctx, record, { nodeName, target: "", paths: [], overwrite: values.overwrite === true, intoDatabase: connection }, out);
+    return { record, result, connection };
+  });
+  const secs = (Date.now() - started) / 1000;
+  out.result({ snapshot: record.id, node: nodeName, connection, seconds: secs, ...result }, () =>
+    [
+      `replayed ${record.sourceType} dump ${record.id} (${formatBytes(result.bytesWritten)}) into ${nodeName}:${connection} in ${secs.toFixed(1)} s`,
+      ...(result.errors.length ? [`${result.errors.length} error(s):`, ...result.errors.slice(0, 50).map((e) => `  ${e}`)] : []),
+    ].join("\n"),
+  );
+  return result.errors.length ? EXIT.WARNINGS : EXIT.OK;
+}

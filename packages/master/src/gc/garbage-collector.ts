@@ -1,0 +1,109 @@
+/**
+ * Garbage collection that costs what was deleted. Forgetting a snapshot queues the chunks that lost
+ * their last reference (gc_candidates); GC works through that queue only, never through the whole
+ * store. A candidate is deleted once it has been unreferenced for a grace period and, re-checked
+ * under the exclusive GC lock, is still unreferenced.
+ *
+ * `fullSweep` is the fallback for leaks the queue cannot know of (chunks of killed backups, a lost
+ * catalog): it walks every manifest and every chunk file, and queues — not deletes — what nothing
+ * references, so the deletion goes through the same safe path.
+ */
+import { lstatSync, readdirSync, unlinkSync } from "node:fs";
+import { join } from "node:path";
+import type { MasterContext } from "../master-context.js";
+import { readManifest } from "../store/manifest-io.js";
+import { GC_LOCK } from "./gc-lock.js";
+import { reconcileCatalog } from "./forget-snapshot.js";
+
+export interface GcOptions {
+  /** Candidates younger than this are kept (default 1 h): longer than any backup's reuse window. */
+  graceMs?: number;
+  dryRun?: boolean;
+  batch?: number;
+}
+
+export interface GcResult {
+  examined: number;
+  deleted: number;
+  bytesFreed: number;
+  /** Candidates that a snapshot sealed meanwhile references again: kept. */
+  rereferenced: number;
+  /** Catalog rows whose record was gone (an interrupted forget), now removed. */
+  reconciled: number;
+  seconds: number;
+}
+
+export async function collectGarbage(ctx: MasterContext, o: GcOptions = {}): Promise<GcResult> {
+  const started = Date.now();
+  const catalog = await ctx.catalog();
+  // Exclusive, so a backup sealing right now (record written, catalog row not yet) is not mistaken
+  // for a record the catalog lost.
+  const { removedRows } = await catalog.withAdvisoryLock(GC_LOCK, "exclusive", () => reconcileCatalog(ctx));
+  const before = new Date(Date.now() - (o.graceMs ?? 3600_000));
+  const result: GcResult = { examined: 0, deleted: 0, bytesFreed: 0, rereferenced: 0, reconciled: removedRows, seconds: 0 };
+  const seen = new Set<string>();
+  for (;;) {
+    const batch = (await catalog.gcCandidates(before, o.batch ?? 2000)).filter((id) => !seen.has(id));
+    if (batch.length === 0) break;
+    for (const id of batch) seen.add(id);
+    result.examined += batch.length;
+    await catalog.withAdvisoryLock(GC_LOCK, "exclusive", async () => {
+      const referenced = await catalog.referencedAmong(batch);
+      result.rereferenced += referenced.size;
+      const deleted: string[] = [];
+      for (const id of batch) {
+        if (referenced.has(id)) continue;
+        deleted.push(id);
+        const path = ctx.store.chunks.pathOf(id);
+        const st = lstatSync(path, { throwIfNoEntry: false });
+        if (st) {
+          result.bytesFreed += st.size;
+          if (!o.dryRun) unlinkSync(path);
+        }
+        result.deleted++;
+      }
+      if (!o.dryRun) {
+        await catalog.dropGcCandidates([...referenced]);
+        await catalog.markGcDeleted(deleted);
+      }
+    });
+    if (o.dryRun) break;
+  }
+  result.seconds = (Date.now() - started) / 1000;
+  return result;
+}
+
+export interface SweepResult {
+  chunkFiles: number;
+  referenced: number;
+  queued: number;
+  seconds: number;
+}
+
+/** Mark and sweep over the whole store; queues unreferenced chunks older than the grace period. */
+export async function fullSweep(ctx: MasterContext, graceMs = 3600_000): Promise<SweepResult> {
+  const started = Date.now();
+  const catalog = await ctx.catalog();
+  await catalog.withAdvisoryLock(GC_LOCK, "exclusive", () => reconcileCatalog(ctx));
+  const live = new Set<string>();
+  for (const r of await ctx.store.snapshots.list()) {
+    for (const id of r.manifest.chunks) live.add(id);
+    for await (const e of readManifest(ctx.store.chunks, r.manifest)) for (const c of e.chunks ?? []) live.add(c.id);
+  }
+  const cutoff = Date.now() - graceMs;
+  const orphans: string[] = [];
+  let files = 0;
+  const root = ctx.store.chunks.root;
+  for (const a of readdirSync(root)) {
+    for (const b of readdirSync(join(root, a))) {
+      for (const id of readdirSync(join(root, a, b))) {
+        files++;
+        if (live.has(id)) continue;
+        const st = lstatSync(join(root, a, b, id), { throwIfNoEntry: false });
+        if (st && st.mtimeMs < cutoff) orphans.push(id);
+      }
+    }
+  }
+  const queued = await catalog.queueGcCandidates(orphans);
+  return { chunkFiles: files, referenced: live.size, queued, seconds: (Date.now() - started) / 1000 };
+}

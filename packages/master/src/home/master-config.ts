@@ -1,0 +1,35 @@
+/**
+ * The master's config file (<home>/master.yaml). Every path in it is relative to the home directory
+ * unless absolute, so a home can be moved or restored as a whole.
+ */
+import { z } from "zod";
+
+export const masterConfigSchema = z
+  .object({
+    /** Where chunks and snapshot records live. */
+    store: z.string().min(1).default("store"),
+    /** PostgreSQL for the catalog; absent: an embedded server in <home>/catalog. DATABASE_URL overrides. */
+    databaseUrl: z.string().regex(/^postgres(ql)?:\/\//, "must be a postgres:// URL").optional(),
+    defaults: z
+      .object({
+        codec: z.string().regex(/^(none|lz4|zstd)(:\d+)?$/, "must be none, lz4, zstd or zstd:LEVEL").default("lz4"),
+      })
+      .strict()
+      .default({ codec: "lz4" }),
+    log: z
+      .object({ level: z.enum(["trace", "debug", "info", "warn", "error", "fatal"]).default("info") })
+      .strict()
+      .default({ level: "info" }),
+  })
+  .strict();
+
+export type MasterConfig = z.infer<typeof masterConfigSchema>;
+
+export const DEFAULT_CONFIG_TEXT = `# Pullback master configuration. Paths are relative to this file's directory.
+store: store
+# databaseUrl: postgres://pullback@db.example/pullback   # default: embedded PostgreSQL in ./catalog
+defaults:
+  codec: lz4          # none | lz4 | zstd | zstd:LEVEL
+log:
+  level: info
+`;

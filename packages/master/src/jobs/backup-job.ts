@@ -1,0 +1,135 @@
+/**
+ * One backup job end to end: job record, plan (level and base), the node's event stream into the
+ * snapshot writer, seal, catalog record. The store is written first and is the truth: if recording
+ * in the catalog fails after the seal, the snapshot exists and `pullback catalog rebuild` finds it.
+ */
+import { parseCodec, type BackupLevel, type BackupProgress, type SnapshotRecord } from "@pullback/common";
+import type { JobRow } from "../catalog/index.js";
+import { planBackup } from "../backup/base-snapshot.js";
+import { SnapshotWriter } from "../backup/snapshot-writer.js";
+import { connectNode } from "../links/connect-node.js";
+import type { MasterContext } from "../master-context.js";
+import { readManifest } from "../store/manifest-io.js";
+import { GC_LOCK } from "../gc/gc-lock.js";
+
+export interface BackupJobResult {
+  job: JobRow;
+  snapshot: SnapshotRecord;
+}
+
+export interface BackupJobOptions {
+  node: string;
+  source: string;
+  level: BackupLevel;
+  onProgress?(p: BackupProgress): void;
+  onNote?(message: string): void;
+  /** Aborting (timeout, shutdown) cancels the node's stream and fails the job with the reason. */
+  signal?: AbortSignal;
+}
+
+/** Creates the job record and runs it: a backup started by hand. */
+export async function runBackupJob(ctx: MasterContext, o: BackupJobOptions): Promise<BackupJobResult> {
+  const catalog = await ctx.catalog();
+  await checkSource(ctx, o);
+  const job = await catalog.createJob({ kind: "backup", node: o.node, source: o.source, requestedLevel: o.level });
+  return executeBackupJob(ctx, job.id, o);
+}
+
+async function checkSource(ctx: MasterContext, o: BackupJobOptions): Promise<void> {
+  const catalog = await ctx.catalog();
+  if (!(await catalog.listSources(o.node)).some((s) => s.name === o.source)) {
+    throw new Error(`node ${o.node} has no source ${o.source}: add it with \`pullback source add ${o.node} ${o.source} --type fs --path DIR\``);
+  }
+}
+
+/** Runs an existing job record (created by hand or claimed by the scheduler) to its end. */
+export async function executeBackupJob(ctx: MasterContext, jobId: number, o: BackupJobOptions): Promise<BackupJobResult> {
+  const catalog = await ctx.catalog();
+  const job = { id: jobId };
+  const log = ctx.log.child({ job: job.id, node: o.node, source: o.source });
+  try {
+    const source = (await catalog.listSources(o.node)).find((s) => s.name === o.source);
+    if (!source) throw new Error(`node ${o.node} has no source ${o.source} (removed since the job was queued?)`);
+    const node = await catalog.getNode(o.node);
+    if (!node) throw new Error(`no node ${o.node}: add it with \`pullback node add ${o.node} --address HOST:PORT\``);
+    const plan = await planBackup(ctx.store, o.node, o.source, o.level);
+    await catalog.startJob(job.id, plan.level);
+    if (plan.note) {
+      o.onNote?.(plan.note);
+      log.info(plan.note);
+      await catalog.appendJobLog(job.id, "info", plan.note);
+    }
+    const codec = parseCodec(source.codec || ctx.home.config.defaults.codec);
+    const writer = new SnapshotWriter(ctx.store, {
+      node: o.node,
+      source: o.source,
+      sourceType: source.type,
+      level: plan.level,
+      requestedLevel: plan.requestedLevel,
+      base: plan.base,
+      codec,
+    });
+    const link = await connectNode(ctx, node);
+    let lastReport = 0;
+    const onAbort = () => void link.close();
+    o.signal?.addEventListener("abort", onAbort);
+    try {
+      const stream = link.backup(
+        { sourceName: source.name, sourceType: source.type, config: source.config, codec, level: plan.level, prior: plan.level === "full" ? null : plan.prior, knownChunks: plan.knownChunks },
+        (p) => {
+          o.onProgress?.(p);
+          const now = Date.now();
+          if (now - lastReport > 2000) {
+            lastReport = now;
+            void catalog.updateJobProgress(job.id, { phase: "reading", filesDone: p.files, bytesRead: p.bytesRead, bytesNew: writer.stats.bytesNew }).catch(() => undefined);
+          }
+        },
+      );
+      for await (const ev of stream.events) {
+        if (o.signal?.aborted) throw new Error(String(o.signal.reason ?? "cancelled"));
+        await writer.handle(ev);
+        if (ev.kind === "warning") await catalog.appendJobLog(job.id, "warn", `${ev.path}: ${ev.message}`);
+      }
+      if (o.signal?.aborted) throw new Error(String(o.signal.reason ?? "cancelled"));
+      writer.setBytesRead(stream.bytesRead());
+    } catch (err) {
+      // A closed link surfaces as a transport error; the operator needs the reason we closed it.
+      if (o.signal?.aborted) throw new Error(String(o.signal.reason ?? "cancelled"), { cause: err });
+      throw err;
+    } finally {
+      o.signal?.removeEventListener("abort", onAbort);
+      await link.close();
+    }
+    // Under the shared GC lock: a chunk this backup reuses may have lost its last reference while the
+    // backup ran; if GC already deleted it, fail rather than seal a snapshot that cannot restore.
+    const snapshot = await catalog.withAdvisoryLock(GC_LOCK, "shared", async () => {
+      const candidates = await catalog.allGcCandidates();
+      for (const id of writer.referencedChunks()) {
+        if (candidates.has(id) && !(await ctx.store.chunks.has(id))) {
+          throw new Error(`chunk ${id} was removed by garbage collection while this backup ran; run the backup again (it will send the chunk anew)`);
+        }
+      }
+      const sealed = await writer.seal();
+      await catalog.recordSnapshot(sealed, readManifest(ctx.store.chunks, sealed.manifest));
+      return sealed;
+    });
+    log.info({ snapshot: snapshot.id, stats: snapshot.stats }, "snapshot sealed");
+    const finished = await catalog.finishJob(job.id, snapshot.stats.warnings ? "warning" : "succeeded", undefined, {
+      level: snapshot.level,
+      snapshotId: snapshot.id,
+      warnings: snapshot.warnings,
+      filesDone: snapshot.stats.files,
+      bytesRead: snapshot.stats.bytesRead,
+      bytesNew: snapshot.stats.bytesNew,
+      bytesStored: snapshot.stats.bytesStored,
+      bytesSent: snapshot.stats.bytesSent,
+      bytesTotal: snapshot.stats.bytesTotal,
+    });
+    return { job: finished, snapshot };
+  } catch (err) {
+    const message = (err as Error).message;
+    log.error({ err }, "backup failed");
+    await catalog.finishJob(job.id, "failed", message).catch((e: Error) => log.error({ err: e }, "cannot record the failure"));
+    throw err;
+  }
+}

@@ -1,0 +1,23 @@
+import type { NodeRow } from "../catalog/index.js";
+import type { MasterContext } from "../master-context.js";
+import { MasterPki } from "../pki/master-pki.js";
+import { GrpcLink } from "./grpc-link.js";
+import { LocalLink } from "./local-link.js";
+import type { NodeLink } from "./node-link.js";
+
+/** Nodes added with `--local` have the address "local": the master backs up its own machine. */
+export const LOCAL_ADDRESS = "local";
+
+export function isLocal(node: NodeRow): boolean {
+  return node.address === LOCAL_ADDRESS;
+}
+
+export function dialNode(ctx: MasterContext, node: NodeRow): GrpcLink {
+  if (!node.address || isLocal(node)) throw new Error(`node ${node.name} has no agent address; set one with \`pullback node add ${node.name} --address HOST:PORT\``);
+  const pki = new MasterPki(ctx.home.pkiDir);
+  return new GrpcLink(node.address, node.name, pki.masterIdentity(), pki.revocationList());
+}
+
+export async function connectNode(ctx: MasterContext, node: NodeRow): Promise<NodeLink> {
+  return isLocal(node) ? new LocalLink() : dialNode(ctx, node);
+}

@@ -1,0 +1,202 @@
+/**
+ * A remote node reached over mTLS gRPC. The master dials; the agent answers. Backup: send the index
+ * (chunks the store already has for this source, base files), then turn the agent's messages into
+ * source events, acknowledging each chunk only after the snapshot writer stored it. Restore: stream
+ * entries and the stored (still compressed) chunks; the agent verifies each chunk before writing.
+ */
+import { randomUUID } from "node:crypto";
+import {
+  connectAgent,
+  CreditWindow,
+  entryFromWire,
+  entryToWire,
+  hexToId,
+  idToHex,
+  BASE_FILES_BATCH_BYTES,
+  DEFAULT_WINDOW_BYTES,
+  KNOWN_CHUNKS_PER_BATCH,
+  MAX_CHUNK_BYTES,
+  type AgentClient,
+  type BaseFile,
+  type InfoResponse,
+} from "@pullback/common/rpc/index";
+import { FILE_CHUNKING, type BackupProgress, type CodecName, type SourceEvent } from "@pullback/common";
+import type { TlsIdentity, RevocationListFile } from "@pullback/common/pki/index";
+import type { ChunkStore } from "../store/chunk-store.js";
+import { TaskPool } from "../util/task-pool.js";
+import type { BackupRequest, BackupStream, NodeLink, RemoteRestoreRequest, RemoteRestoreResult } from "./node-link.js";
+import { sourceWireSpec } from "./source-config.js";
+import { MASTER_VERSION } from "../version.js";
+
+const CODECS: ReadonlySet<string> = new Set<CodecName>(["none", "lz4", "zstd"]);
+
+export class GrpcLink implements NodeLink {
+  private readonly client: AgentClient;
+
+  constructor(address: string, nodeName: string, identity: TlsIdentity, revocationList: RevocationListFile) {
+    if (FILE_CHUNKING.maxSize > MAX_CHUNK_BYTES) throw new Error("chunker max size exceeds the wire's chunk limit");
+    this.client = connectAgent(address, nodeName, identity, { masterVersion: MASTER_VERSION, revocationList });
+  }
+
+  info(): Promise<InfoResponse> {
+    return this.client.info();
+  }
+
+  backup(req: BackupRequest, onProgress: (p: BackupProgress) => void): BackupStream {
+    const client = this.client;
+    let bytesRead = 0;
+    const wire = sourceWireSpec(req.sourceType, req.config);
+    async function* events(): AsyncGenerator<SourceEvent> {
+      const prior = req.prior ? [...req.prior] : [];
+      const session = await client.backup({
+        jobId: randomUUID(),
+        source: {
+          name: req.sourceName,
+          type: req.sourceType,
+          path: wire.path,
+          excludes: wire.excludes,
+          level: req.level,
+          codec: req.codec.name,
+          codecLevel: req.codec.level ?? 0,
+          hook: "",
+          params: wire.params,
+        },
+        knownChunkCount: req.knownChunks.size,
+        baseFileCount: prior.length,
+        windowBytes: DEFAULT_WINDOW_BYTES,
+        maxChunkBytes: MAX_CHUNK_BYTES,
+      });
+      let finished = false;
+      try {
+        let batch: Buffer[] = [];
+        for (const id of req.knownChunks) {
+          batch.push(hexToId(id));
+          if (batch.length === KNOWN_CHUNKS_PER_BATCH) {
+            await session.send({ msg: "knownChunks", knownChunks: { ids: batch } });
+            batch = [];
+          }
+        }
+        if (batch.length) await session.send({ msg: "knownChunks", knownChunks: { ids: batch } });
+        let files: BaseFile[] = [];
+        let size = 0;
+        for (const [path, f] of prior) {
+          files.push({ path, size: f.size, mtimeNs: f.mtimeNs, ctimeNs: f.ctimeNs, ino: f.ino });
+          size += path.length + 64;
+          if (size >= BASE_FILES_BATCH_BYTES) {
+            await session.send({ msg: "baseFiles", baseFiles: { files } });
+            files = [];
+            size = 0;
+          }
+        }
+        if (files.length) await session.send({ msg: "baseFiles", baseFiles: { files } });
+        await session.send({ msg: "indexComplete", indexComplete: {} });
+
+        const progress: BackupProgress = { files: 0, bytesRead: 0, currentPath: "" };
+        for await (const m of session.messages) {
+          switch (m.msg) {
+            case "chunk": {
+              if (!CODECS.has(m.chunk.codec)) throw new Error(`agent sent chunk ${idToHex(m.chunk.id)} with unknown codec ${m.chunk.codec}`);
+              yield { kind: "chunk", id: idToHex(m.chunk.id), codec: m.chunk.codec as CodecName, plainLen: m.chunk.plainLength, data: Buffer.from(m.chunk.data) };
+              // The writer has stored it: return the credit.
+              await session.send({ msg: "ack", ack: { chunkIds: [m.chunk.id], bytes: m.chunk.data.length } });
+              break;
+            }
+            case "entry": {
+              const entry = entryFromWire(m.entry);
+              if (entry.type === "file") progress.files++;
+              yield { kind: "entry", entry, unchanged: m.entry.unchanged };
+              break;
+            }
+            case "warning":
+              yield { kind: "warning", path: m.warning.path, message: m.warning.message };
+              break;
+            case "progress":
+              progress.bytesRead = m.progress.bytesRead;
+              progress.currentPath = m.progress.currentPath;
+              bytesRead = m.progress.bytesRead;
+              onProgress(progress);
+              break;
+            case "done":
+              bytesRead = m.done.stats?.bytesRead ?? bytesRead;
+              finished = true;
+              break;
+            case "accepted":
+              throw new Error("agent sent accepted twice");
+          }
+          if (finished) break;
+        }
+        if (!finished) throw new Error(`agent ${client.nodeName} ended the backup without finishing it`);
+        session.end();
+      } finally {
+        if (!finished) session.cancel();
+      }
+    }
+    return { events: events(), bytesRead: () => bytesRead };
+  }
+
+  async restore(req: RemoteRestoreRequest): Promise<RemoteRestoreResult> {
+    const session = await this.client.restore({
+      jobId: randomUUID(),
+      snapshotId: req.snapshotId,
+      sourceType: req.sourceType,
+      targetDir: req.target,
+      options: { overwrite: req.overwrite, restoreOwner: true, include: [] },
+      totalEntries: req.totalEntries,
+      totalBytes: req.totalBytes,
+      params: req.params ?? {},
+    });
+    const window = new CreditWindow(Number(session.accepted.windowBytes) || DEFAULT_WINDOW_BYTES);
+    const warnings: string[] = [];
+    let done: { entries: number; bytesWritten: number } | undefined;
+    const replies = (async () => {
+      for await (const m of session.messages) {
+        if (m.msg === "ack") window.release(m.ack.bytes);
+        else if (m.msg === "warning") warnings.push(m.warning.message.startsWith(m.warning.path) ? m.warning.message : `${m.warning.path}: ${m.warning.message}`);
+        else if (m.msg === "progress") req.onProgress?.({ files: m.progress.entriesDone, bytesWritten: m.progress.bytesWritten });
+        else if (m.msg === "done") done = m.done;
+      }
+    })();
+    replies.catch((e: unknown) => window.fail(e as Error));
+
+    const pool = new TaskPool(req.concurrency ?? 8);
+    let sendChain = Promise.resolve();
+    try {
+      for await (const e of req.entries) {
+        await session.send({ msg: "entry", entry: entryToWire(e) });
+        for (const c of e.chunks ?? []) {
+          // Reads run in parallel; sends are serialised, in whatever order reads finish.
+          await pool.run(async () => {
+            let raw: { codec: CodecName; plainLen: number; data: Buffer };
+            let error = "";
+            try {
+              raw = await req.store.readRaw(c.id);
+            } catch (err) {
+              raw = { codec: "none", plainLen: c.len, data: Buffer.alloc(0) };
+              error = (err as Error).message;
+            }
+            await window.acquire(raw.data.length);
+            sendChain = sendChain.then(() =>
+              session.send({ msg: "chunk", chunk: { id: hexToId(c.id), plainLength: raw.plainLen, codec: raw.codec, data: raw.data, error } }),
+            );
+            await sendChain;
+          });
+        }
+      }
+      await pool.drain();
+      await sendChain;
+      await session.send({ msg: "end", end: {} });
+      session.end();
+      await replies;
+    } catch (err) {
+      session.cancel();
+      throw err;
+    }
+    if (!done) throw new Error(`agent ${this.client.nodeName} ended the restore without reporting it done`);
+    return { entries: done.entries, bytesWritten: done.bytesWritten, errors: warnings };
+  }
+
+  async close(): Promise<void> {
+    this.client.close();
+  }
+}
+

@@ -1,0 +1,68 @@
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { existsSync, mkdtempSync, readdirSync, rmSync, statSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { randomBytes } from "node:crypto";
+import { chunkId } from "@pullback/common";
+import { ChunkStore, Store, MissingChunkError } from "../src/index.js";
+
+test("group commit: a chunk becomes visible under chunks/ only once durable, and is never replaced", async () => {
+  const dir = mkdtempSync(join(tmpdir(), "pullback-cs-"));
+  try {
+    const store = await Store.create(dir);
+    const plain = randomBytes(5000);
+    const id = chunkId(plain);
+    assert.deepEqual(await store.chunks.put(id, "none", plain.length, plain), { written: true, storedBytes: 5012 });
+    // Pending: known to this process, not yet in chunks/ (a crash now leaves only tmp/ garbage).
+    assert.equal(await store.chunks.has(id), true);
+    assert.equal(existsSync(store.chunks.pathOf(id)), false);
+    assert.equal(readdirSync(join(dir, "tmp")).length, 1);
+    await assert.rejects(store.chunks.get(id), MissingChunkError);
+    await store.chunks.flush();
+    assert.equal(existsSync(store.chunks.pathOf(id)), true);
+    assert.deepEqual(readdirSync(join(dir, "tmp")), []);
+    assert.deepEqual(await store.chunks.get(id), plain);
+    const ino = statSync(store.chunks.pathOf(id)).ino;
+
+    const again = new ChunkStore(join(dir, "chunks"), join(dir, "tmp"));
+    assert.deepEqual(await again.put(id, "none", plain.length, plain), { written: false, storedBytes: 0 });
+    assert.equal(statSync(store.chunks.pathOf(id)).ino, ino);
+
+    // Two writers (two backups in two processes) racing on one new chunk: the second commit keeps the first's file.
+    const p2 = randomBytes(7000);
+    const id2 = chunkId(p2);
+    const w1 = new ChunkStore(join(dir, "chunks"), join(dir, "tmp"));
+    const w2 = new ChunkStore(join(dir, "chunks"), join(dir, "tmp"));
+    await w1.put(id2, "none", p2.length, p2);
+    await w2.put(id2, "none", p2.length, p2);
+    await w1.flush();
+    const ino2 = statSync(w1.pathOf(id2)).ino;
+    await w2.flush();
+    assert.equal(statSync(w2.pathOf(id2)).ino, ino2);
+    assert.deepEqual(readdirSync(join(dir, "tmp")), [], "the loser's tmp copy is removed");
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test("checkpoints happen on their own once enough is pending", async () => {
+  const dir = mkdtempSync(join(tmpdir(), "pullback-cs-"));
+  try {
+    await Store.create(dir);
+    const cs = new ChunkStore(join(dir, "chunks"), join(dir, "tmp"), 64 * 1024, 60_000);
+    const ids: string[] = [];
+    for (let i = 0; i < 20; i++) {
+      const p = randomBytes(10_000);
+      ids.push(chunkId(p));
+      await cs.put(ids.at(-1)!, "none", p.length, p);
+    }
+    // 64 KiB threshold: the first six or seven chunks were committed without a flush.
+    assert.ok(existsSync(cs.pathOf(ids[0]!)));
+    assert.ok(!existsSync(cs.pathOf(ids[19]!)));
+    await cs.flush();
+    assert.ok(ids.every((id) => existsSync(cs.pathOf(id))));
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});

@@ -1,0 +1,130 @@
+/**
+ * A real master and real agents on loopback for end-to-end tests: `pullback` CLI processes against a
+ * throwaway catalog database, agents started from enrollment bundles with real certificates.
+ */
+import { spawn, spawnSync, type ChildProcess } from "node:child_process";
+import { appendFileSync, mkdirSync, mkdtempSync, rmSync } from "node:fs";
+import { createServer } from "node:net";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { createTestDatabase, type TestDatabase } from "../../src/catalog/test-db.js";
+
+const repo = fileURLToPath(new URL("../../../../../", import.meta.url));
+export const MASTER_CLI = join(repo, "packages/master/dist/src/cli.js");
+export const AGENT_CLI = join(repo, "packages/agent/dist/src/cli.js");
+
+export interface CliResult {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+export async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const s = createServer();
+    s.once("error", reject);
+    s.listen(0, "127.0.0.1", () => {
+      const port = (s.address() as { port: number }).port;
+      s.close(() => resolve(port));
+    });
+  });
+}
+
+export class Testbed {
+  readonly agents = new Map<string, { proc: ChildProcess | null; dir: string; port: number }>();
+
+  private constructor(
+    readonly dir: string,
+    readonly home: string,
+    readonly db: TestDatabase,
+  ) {}
+
+  static async create(): Promise<Testbed> {
+    const dir = mkdtempSync(join(tmpdir(), "pullback-e2e-"));
+    const db = await createTestDatabase();
+    const tb = new Testbed(dir, join(dir, "master"), db);
+    tb.ok(["init"]);
+    return tb;
+  }
+
+  /** Runs `pullback --home … ARGS` to completion. */
+  cli(args: string[]): CliResult {
+    const r = spawnSync(process.execPath, [MASTER_CLI, "--home", this.home, ...args], {
+      encoding: "utf8",
+      env: { ...process.env, DATABASE_URL: this.db.url, PULLBACK_LOG_LEVEL: "warn" },
+      maxBuffer: 256 * 1024 * 1024,
+    });
+    return { code: r.status ?? -1, stdout: r.stdout, stderr: r.stderr };
+  }
+
+  /** Like cli() but starts the process and returns it (for killing it mid-job). */
+  cliAsync(args: string[]): ChildProcess {
+    return spawn(process.execPath, [MASTER_CLI, "--home", this.home, ...args], {
+      env: { ...process.env, DATABASE_URL: this.db.url, PULLBACK_LOG_LEVEL: "warn" },
+      stdio: ["ignore", "pipe", "pipe"],
+    });
+  }
+
+  ok(args: string[]): string {
+    const r = this.cli(args);
+    if (r.code !== 0) throw new Error(`pullback ${args.join(" ")} exited ${r.code}: ${r.stderr}${r.stdout}`);
+    return r.stdout;
+  }
+
+  json<T>(args: string[]): T {
+    return JSON.parse(this.ok([...args, "--json"])) as T;
+  }
+
+  /** Enrolls a node, unpacks its bundle and starts its agent. */
+  async addAgent(node: string, backupAllow: string[], restoreAllow: string[], extraYaml = ""): Promise<void> {
+    const port = await freePort();
+    const agentDir = join(this.dir, `agent-${node}`);
+    mkdirSync(agentDir);
+    const bundle = join(this.dir, `${node}.tgz`);
+    this.ok([
+      "enroll", node,
+      ...backupAllow.flatMap((d) => ["--allow", d]),
+      ...restoreAllow.flatMap((d) => ["--restore-allow", d]),
+      "--listen", `127.0.0.1:${port}`, "--address", `127.0.0.1:${port}`, "--out", bundle,
+    ]);
+    const t = spawnSync("tar", ["-xzf", bundle, "-C", agentDir]);
+    if (t.status !== 0) throw new Error(`cannot unpack ${bundle}: ${t.stderr}`);
+    if (extraYaml) appendFileSync(join(agentDir, "agent.yaml"), extraYaml);
+    this.agents.set(node, { proc: null, dir: agentDir, port });
+    await this.startAgent(node);
+  }
+
+  /** The agent config's text with a top-level key replaced (YAML; used to add sections). */
+  agentConfigPath(node: string): string {
+    return join(this.agents.get(node)!.dir, "agent.yaml");
+  }
+
+  async startAgent(node: string): Promise<void> {
+    const a = this.agents.get(node)!;
+    a.proc = spawn(process.execPath, [AGENT_CLI, "serve", "--config", join(a.dir, "agent.yaml")], { stdio: ["ignore", "ignore", "pipe"] });
+    let err = "";
+    a.proc.stderr!.on("data", (d: Buffer) => (err += d.toString()));
+    for (let i = 0; i < 100; i++) {
+      if (/agent listening/.test(err)) return;
+      if (a.proc.exitCode !== null) throw new Error(`agent ${node} exited: ${err}`);
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    throw new Error(`agent ${node} did not start: ${err}`);
+  }
+
+  async stopAgent(node: string, signal: NodeJS.Signals = "SIGTERM"): Promise<void> {
+    const a = this.agents.get(node);
+    if (!a?.proc || a.proc.exitCode !== null) return;
+    const exited = new Promise((r) => a.proc!.once("exit", r));
+    a.proc.kill(signal);
+    await exited;
+    a.proc = null;
+  }
+
+  async destroy(): Promise<void> {
+    for (const node of this.agents.keys()) await this.stopAgent(node, "SIGKILL");
+    await this.db.drop();
+    rmSync(this.dir, { recursive: true, force: true });
+  }
+}

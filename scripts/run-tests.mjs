@@ -1,0 +1,33 @@
+#!/usr/bin/env node
+// Runs every compiled test file with Node's own test runner, so its summary lines close the output.
+// Usage: node scripts/run-tests.mjs [substring ...]  (only test files whose path contains one of them)
+import { readdirSync, statSync } from "node:fs";
+import { join } from "node:path";
+import { spawnSync } from "node:child_process";
+
+const root = new URL("..", import.meta.url).pathname;
+const filters = process.argv.slice(2);
+const files = [];
+for (const pkg of readdirSync(join(root, "packages"))) {
+  const dir = join(root, "packages", pkg, "dist", "test");
+  try {
+    statSync(dir);
+  } catch {
+    continue;
+  }
+  for (const f of readdirSync(dir, { recursive: true })) {
+    const p = join(dir, String(f));
+    if (p.endsWith(".test.js") && (filters.length === 0 || filters.some((s) => p.includes(s)))) files.push(p);
+  }
+}
+if (files.length === 0) {
+  console.error("no test files found: run `npm run build` first");
+  process.exit(1);
+}
+files.sort();
+// Tests share one PostgreSQL server and the machine's two cores: run files one at a time.
+const r = spawnSync(process.execPath, ["--test", "--test-concurrency=1", "--test-reporter=spec", ...files], {
+  stdio: "inherit",
+  cwd: root,
+});
+process.exit(r.status ?? 1);
