@@ -3,7 +3,7 @@
 // Usage: node scripts/run-tests.mjs [substring ...]  (only test files whose path contains one of them)
 import { readdirSync, statSync } from "node:fs";
 import { join } from "node:path";
-import { spawnSync } from "node:child_process";
+import { spawn } from "node:child_process";
 
 const root = new URL("..", import.meta.url).pathname;
 const filters = process.argv.slice(2);
@@ -26,8 +26,19 @@ if (files.length === 0) {
 }
 files.sort();
 // Tests share one PostgreSQL server and the machine's two cores: run files one at a time.
-const r = spawnSync(process.execPath, ["--test", "--test-concurrency=1", "--test-reporter=spec", ...files], {
-  stdio: "inherit",
-  cwd: root,
+// A test file that leaves a handle open never exits and would stall CI until its own limit: the
+// per-test timeout catches a stuck test, the watchdog a stuck file, and both fail loudly.
+const limitMinutes = Number(process.env.PULLBACK_TEST_LIMIT_MINUTES ?? 45);
+const child = spawn(
+  process.execPath,
+  ["--test", "--test-concurrency=1", "--test-timeout=600000", "--test-reporter=spec", ...files],
+  { stdio: "inherit", cwd: root },
+);
+const watchdog = setTimeout(() => {
+  console.error(`run-tests: the suite ran longer than ${limitMinutes} minutes; a test file is probably holding a handle open (set PULLBACK_TEST_LIMIT_MINUTES to change the limit)`);
+  child.kill("SIGKILL");
+}, limitMinutes * 60_000);
+child.on("exit", (code, signal) => {
+  clearTimeout(watchdog);
+  process.exit(code ?? (signal ? 1 : 0));
 });
-process.exit(r.status ?? 1);

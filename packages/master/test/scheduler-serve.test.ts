@@ -6,7 +6,7 @@
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
 import { mkdirSync, writeFileSync, readdirSync } from "node:fs";
-import { createServer, type Server } from "node:net";
+import { createServer, type Server, type Socket } from "node:net";
 import { join } from "node:path";
 import { randomBytes } from "node:crypto";
 import pg from "pg";
@@ -110,7 +110,8 @@ test("a job left running by a killed master is failed with that reason by the ne
 test("a node that hangs is cut off by the job timeout, and the job is retried with backoff", async () => {
   // A black hole: accepts TCP connections and never answers the TLS handshake.
   const port = await freePort();
-  const hole: Server = createServer(() => undefined).listen(port, "127.0.0.1");
+  const held = new Set<Socket>();
+  const hole: Server = createServer((s) => held.add(s)).listen(port, "127.0.0.1");
   // The catalog is opened lazily, reading DATABASE_URL then: keep it set for the whole test.
   process.env.DATABASE_URL = tb.db.url;
   const ctx = await MasterContext.open(tb.home, "silent");
@@ -151,6 +152,8 @@ test("a node that hangs is cut off by the job timeout, and the job is retried wi
     const retry = jobs.find((j) => j.attempt === 2);
     assert.equal(retry?.status, "queued", "the second attempt is queued after the backoff");
   } finally {
+    // The hole holds the master's socket open; a test that leaves it open never exits.
+    for (const s of held) s.destroy();
     hole.close();
     await ctx.close();
     delete process.env.DATABASE_URL;
