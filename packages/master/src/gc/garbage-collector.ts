@@ -13,7 +13,7 @@ import { join } from "node:path";
 import type { MasterContext } from "../master-context.js";
 import { readManifest } from "../store/manifest-io.js";
 import { GC_LOCK } from "./gc-lock.js";
-import { reconcileCatalog } from "./forget-snapshot.js";
+import { reconcileCatalog } from "./reconcile.js";
 
 export interface GcOptions {
   /** Candidates younger than this are kept (default 1 h): longer than any backup's reuse window. */
@@ -30,17 +30,17 @@ export interface GcResult {
   rereferenced: number;
   /** Catalog rows whose record was gone (an interrupted forget), now removed. */
   reconciled: number;
+  /** Store records the catalog missed, now indexed (their chunks were kept). */
+  indexed: number;
   seconds: number;
 }
 
 export async function collectGarbage(ctx: MasterContext, o: GcOptions = {}): Promise<GcResult> {
   const started = Date.now();
   const catalog = await ctx.catalog();
-  // Exclusive, so a backup sealing right now (record written, catalog row not yet) is not mistaken
-  // for a record the catalog lost.
-  const { removedRows } = await catalog.withAdvisoryLock(GC_LOCK, "exclusive", () => reconcileCatalog(ctx));
+  const { removedRows, indexedRecords } = await reconcileCatalog(ctx);
   const before = new Date(Date.now() - (o.graceMs ?? 3600_000));
-  const result: GcResult = { examined: 0, deleted: 0, bytesFreed: 0, rereferenced: 0, reconciled: removedRows, seconds: 0 };
+  const result: GcResult = { examined: 0, deleted: 0, bytesFreed: 0, rereferenced: 0, reconciled: removedRows, indexed: indexedRecords, seconds: 0 };
   const seen = new Set<string>();
   for (;;) {
     const batch = (await catalog.gcCandidates(before, o.batch ?? 2000)).filter((id) => !seen.has(id));
@@ -84,7 +84,7 @@ export interface SweepResult {
 export async function fullSweep(ctx: MasterContext, graceMs = 3600_000): Promise<SweepResult> {
   const started = Date.now();
   const catalog = await ctx.catalog();
-  await catalog.withAdvisoryLock(GC_LOCK, "exclusive", () => reconcileCatalog(ctx));
+  await reconcileCatalog(ctx);
   const live = new Set<string>();
   for (const r of await ctx.store.snapshots.list()) {
     for (const id of r.manifest.chunks) live.add(id);

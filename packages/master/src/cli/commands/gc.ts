@@ -67,6 +67,7 @@ export const gcCommand: Command = {
         ...(r.sweep ? [`full sweep: ${r.sweep.chunkFiles} chunk files, ${r.sweep.referenced} referenced, ${r.sweep.queued} queued as garbage (${r.sweep.seconds.toFixed(1)} s)`] : []),
         `${values["dry-run"] ? "would delete" : "deleted"} ${r.deleted} chunks, ${formatBytes(r.bytesFreed)} freed; ${r.examined} candidates examined, ${r.rereferenced} referenced again; ${r.seconds.toFixed(1)} s`,
         ...(r.reconciled ? [`finished ${r.reconciled} interrupted forget(s)`] : []),
+        ...(r.indexed ? [`indexed ${r.indexed} snapshot record(s) the catalog did not know; their chunks were kept`] : []),
       ].join("\n"),
     );
     return EXIT.OK;

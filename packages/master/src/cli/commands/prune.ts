@@ -1,5 +1,6 @@
 import { parsePolicy, planRetention, retentionSchema, type RetentionRules } from "../../schedule/index.js";
 import { forgetSnapshot } from "../../gc/forget-snapshot.js";
+import { reconcileCatalog } from "../../gc/reconcile.js";
 import { collectGarbage } from "../../gc/garbage-collector.js";
 import { EXIT, UsageError } from "../exit-codes.js";
 import { str, type Command, type OptionValues } from "../command.js";
@@ -51,6 +52,9 @@ export const pruneCommand: Command = {
     const flags = flagRules(values);
     const result = await withContext(homeDir, async (ctx) => {
       const catalog = await ctx.catalog();
+      // A prune or forget killed between its two steps left catalog rows without records: those
+      // snapshots are gone and must neither count as survivors nor be forgotten twice.
+      if (!dryRun) await reconcileCatalog(ctx);
       const policies = new Map((await catalog.scheduledSources()).map((s) => [`${s.node}/${s.source}`, s]));
       const lines: PruneLine[] = [];
       const notes: string[] = [];
