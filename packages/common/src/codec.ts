@@ -5,8 +5,8 @@
  * change at any time.
  *
  * Libraries (docs/decisions.md, "Codecs"): both ship prebuilt Node-API binaries inside registry
- * packages, because agents are installed on production nodes that have no compiler, and both have
- * synchronous calls, because the agent compresses in worker threads that have nothing else to do.
+ * packages, because agents are installed on production nodes that have no compiler, and both can
+ * compress on libuv's thread pool, so the agent compresses on a second core while it reads and hashes.
  * - lz4: `lz4-napi` (lz4_flex). Stored form: 4-byte little-endian plain length, then one LZ4 block.
  * - zstd: `@toondepauw/node-zstd` (zstd via Rust) compresses; it decodes without an output limit, so
  *   decoding goes through `zstd-codec` (WebAssembly) with a hard limit (zstd-bounded.ts). Stored
@@ -29,11 +29,13 @@ export const ZSTD_DEFAULT_LEVEL = 3;
 const ZSTD_MAX_LEVEL = 19;
 
 interface Lz4Lib {
+  compress(data: Uint8Array): Promise<Buffer>;
   compressSync(data: Buffer): Buffer;
   uncompressSync(data: Uint8Array): Buffer;
 }
 
 interface ZstdEncoder {
+  encode(data: Buffer): Promise<Buffer>;
   encodeSync(data: Buffer): Buffer;
 }
 interface ZstdLib {
@@ -42,8 +44,13 @@ interface ZstdLib {
 
 let lz4: Lz4Lib | undefined;
 let zstd: ZstdLib | undefined;
-/** Encoders keep their compression context between calls; one per level and thread. */
+/** Encoders keep their compression context between calls; one per level for synchronous calls. */
 const zstdEncoders = new Map<number, ZstdEncoder>();
+/**
+ * Idle encoders for asynchronous calls, per level. An encoder owns one zstd context, which must not
+ * be used by two thread-pool tasks at once: each call takes one from here and returns it after.
+ */
+const idleAsyncEncoders = new Map<number, ZstdEncoder[]>();
 
 function loadNative<T>(pkg: string, codec: string): T {
   try {
@@ -99,8 +106,30 @@ export function compress(plain: Buffer, spec: CodecSpec): Compressed {
   if (spec.name === "none" || plain.length < MIN_COMPRESS) return { codec: "none", data: plain };
   const out =
     spec.name === "lz4" ? lz4Lib().compressSync(plain) : zstdEncoder(spec.level ?? ZSTD_DEFAULT_LEVEL).encodeSync(plain);
+  return worthIt(plain, out, spec.name);
+}
+
+/**
+ * `compress` on libuv's thread pool, so the caller can go on reading and hashing meanwhile. `plain`
+ * is read by another thread until the promise settles: it must not be a buffer that is reused.
+ */
+export async function compressAsync(plain: Buffer, spec: CodecSpec): Promise<Compressed> {
+  if (spec.name === "none" || plain.length < MIN_COMPRESS) return { codec: "none", data: plain };
+  if (spec.name === "lz4") return worthIt(plain, await lz4Lib().compress(plain), "lz4");
+  const level = spec.level ?? ZSTD_DEFAULT_LEVEL;
+  const idle = idleAsyncEncoders.get(level) ?? [];
+  idleAsyncEncoders.set(level, idle);
+  const encoder = idle.pop() ?? new (zstdLib().Encoder)(level);
+  try {
+    return worthIt(plain, await encoder.encode(plain), "zstd");
+  } finally {
+    idle.push(encoder);
+  }
+}
+
+function worthIt(plain: Buffer, out: Buffer, codec: CodecName): Compressed {
   if (out.length > plain.length - (plain.length >> 5)) return { codec: "none", data: plain };
-  return { codec: spec.name, data: out };
+  return { codec, data: out };
 }
 
 /**

@@ -57,11 +57,32 @@ test("checkpoints happen on their own once enough is pending", async () => {
       ids.push(chunkId(p));
       await cs.put(ids.at(-1)!, "none", p.length, p);
     }
-    // 64 KiB threshold: the first six or seven chunks were committed without a flush.
+    // 64 KiB threshold: the first batch (six or seven chunks) was committed in the background, and
+    // the put that filled the second batch waited for it.
     assert.ok(existsSync(cs.pathOf(ids[0]!)));
     assert.ok(!existsSync(cs.pathOf(ids[19]!)));
     await cs.flush();
     assert.ok(ids.every((id) => existsSync(cs.pathOf(id))));
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test("a checkpoint that fails in the background fails the next put and flush with its cause", async () => {
+  const dir = mkdtempSync(join(tmpdir(), "pullback-cs-"));
+  try {
+    await Store.create(dir);
+    // A chunk's tmp file gone before its checkpoint links it (as on a failing disk): the link fails.
+    const cs = new ChunkStore(join(dir, "chunks"), join(dir, "tmp"), 1500, 60_000);
+    const p = randomBytes(1000);
+    await cs.put(chunkId(p), "none", p.length, p);
+    for (const f of readdirSync(join(dir, "tmp"))) rmSync(join(dir, "tmp", f));
+    const q = randomBytes(1000);
+    await cs.put(chunkId(q), "none", q.length, q); // starts the checkpoint in the background
+    await assert.rejects(cs.flush(), /ENOENT/);
+    const r = randomBytes(1000);
+    await assert.rejects(cs.put(chunkId(r), "none", r.length, r), /ENOENT/);
+    assert.equal(existsSync(cs.pathOf(chunkId(p))), false);
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }

@@ -45,10 +45,7 @@ async function count(sql: string): Promise<number> {
 before(async () => {
   requireTool("rsync", "rsync");
   tb = await Testbed.create();
-  data = join(tb.dir, "data");
-  mkdirSync(data);
-  tb.ok(["node", "add", "here", "--local"]);
-  tb.ok(["source", "add", "here", "k", "--path", data]);
+  data = tb.localSource("k");
   writeFileSync(join(data, "shared.bin"), randomBytes(2_000_000));
   for (let round = 0; round < ROUNDS; round++) {
     // Each snapshot's own files: forgetting it leaves FILES_PER_ROUND chunks without a reference.

@@ -34,10 +34,7 @@ function finish(p: ChildProcess): Promise<{ code: number | null; out: string; er
 before(async () => {
   requireTool("rsync", "rsync");
   tb = await Testbed.create();
-  data = join(tb.dir, "data");
-  mkdirSync(data);
-  tb.ok(["node", "add", "here", "--local"]);
-  tb.ok(["source", "add", "here", "cyc", "--path", data]);
+  data = tb.localSource("cyc");
 });
 after(async () => {
   await tb?.destroy();

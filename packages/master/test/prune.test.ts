@@ -17,10 +17,7 @@ let tb: Testbed;
 
 before(async () => {
   tb = await Testbed.create();
-  const data = join(tb.dir, "data");
-  mkdirSync(data);
-  tb.ok(["node", "add", "here", "--local"]);
-  tb.ok(["source", "add", "here", "docs", "--path", data]);
+  const data = tb.localSource("docs");
   for (let i = 0; i < 5; i++) {
     writeFileSync(join(data, `f${i}.bin`), randomBytes(100_000));
     tb.ok(["backup", "here", "docs", "--level", "full"]);

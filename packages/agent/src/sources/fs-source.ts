@@ -10,12 +10,13 @@ import {
   chunkBuffer,
   chunkId,
   chunkStream,
-  compress,
+  compressAsync,
   FILE_CHUNKING,
   ROOT_PATH,
   type BackupProgress,
   type ChunkRef,
   type CodecSpec,
+  type Compressed,
   type Entry,
   type EntryType,
   type Hole,
@@ -145,6 +146,23 @@ export async function* backupFsSource(spec: FsSourceSpec, ctx: FsBackupContext):
   for (const w of warnings) yield { kind: "warning", path: w.path, message: w.message };
 }
 
+/**
+ * Chunks being compressed on the thread pool while the next pieces are read, chunked and hashed.
+ * Four keep the second core busy; at most 4 × 4 MiB (the largest chunk) twice over in memory.
+ */
+const COMPRESS_AHEAD = 4;
+
+interface Compressing {
+  id: string;
+  plainLen: number;
+  done: Promise<Compressed>;
+}
+
+async function chunkEvent(c: Compressing): Promise<SourceEvent> {
+  const { codec, data } = await c.done;
+  return { kind: "chunk", id: c.id, codec, plainLen: c.plainLen, data };
+}
+
 type ReadResult = { size: number; chunks: ChunkRef[]; holes: Hole[]; changed: boolean } | { warning: string };
 
 async function* readFileChunks(
@@ -171,6 +189,7 @@ async function* readFileChunks(
     const chunks: ChunkRef[] = [];
     const holes: Hole[] = [];
     let size = 0;
+    const compressing: Compressing[] = [];
     const fill = async (buf: Buffer, off: number, len: number) => {
       const n = readSync(fd, buf, off, len, null);
       progress.bytesRead += n;
@@ -184,16 +203,18 @@ async function* readFileChunks(
       }
       const id = chunkId(piece.data);
       if (!sent.has(id) && !ctx.isKnown(id)) {
-        const c = compress(piece.data, codec);
-        // "none" returns the view into the reused read buffer: copy before it is overwritten.
-        const data = c.codec === "none" ? Buffer.from(c.data) : c.data;
         sent.add(id);
-        yield { kind: "chunk", id, codec: c.codec, plainLen: piece.data.length, data };
+        // A copy: the piece is a view into the read buffer, which the next read overwrites while
+        // another thread compresses.
+        const done = compressAsync(Buffer.from(piece.data), codec);
+        compressing.push({ id, plainLen: piece.data.length, done });
+        if (compressing.length >= COMPRESS_AHEAD) yield await chunkEvent(compressing.shift()!);
       }
       chunks.push({ id, off: piece.offset, len: piece.data.length });
       size = piece.offset + piece.data.length;
       ctx.onProgress?.(progress);
     }
+    while (compressing.length) yield await chunkEvent(compressing.shift()!);
     const after = fstatSync(fd, { bigint: true });
     const changed = after.mtimeNs !== before.mtimeNs || after.size !== BigInt(size);
     return { size, chunks, holes, changed };

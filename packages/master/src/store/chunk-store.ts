@@ -48,15 +48,20 @@ export class ChunkStore {
   private readonly dirsMade = new Set<string>();
   /** Written to tmp/ but not yet durable and visible: id → tmp path. */
   private readonly pending = new Map<string, string>();
-  private pendingBytes = 0;
+  /** Pending chunks no checkpoint has taken yet, and their bytes. */
+  private queued: [id: string, tmp: string][] = [];
+  private queuedBytes = 0;
   private lastCheckpoint = Date.now();
+  /** The checkpoint running in the background, if any; it never rejects (see `failure`). */
   private checkpointing: Promise<void> | null = null;
+  /** Why a background checkpoint failed: every later put and flush throws it. */
+  private failure: Error | null = null;
 
   constructor(
     readonly root: string,
     private readonly tmpDir: string,
-    /** Checkpoint once this much is pending or this much time has passed (see put). */
-    private readonly checkpointBytes = 32 * 1024 * 1024,
+    /** Start a checkpoint once this much is queued or this much time has passed (see put). */
+    private readonly checkpointBytes = 256 * 1024 * 1024,
     private readonly checkpointMs = 2000,
   ) {}
 
@@ -74,13 +79,15 @@ export class ChunkStore {
    * Stores a chunk whose plain bytes the caller has already verified against `id`; `data` is the
    * encoded payload in `codec`.
    *
-   * Group commit: the chunk goes to tmp/ without an fsync of its own. Every few MiB or seconds (and
-   * at flush) one syncfs makes all pending chunks durable, and only then are they linked into
-   * chunks/. So a file under chunks/ is always complete, and a crash loses at most the chunks since
-   * the last checkpoint, never the integrity of the ones before it. One fsync per chunk cost 5x the
-   * backup time on many small files (docs/decisions.md, "Chunk store").
+   * Group commit: the chunk goes to tmp/ without an fsync of its own. Every 256 MiB or 2 s (and at
+   * flush) one syncfs makes the queued chunks durable, and only then are they linked into chunks/.
+   * So a file under chunks/ is always complete, and a crash loses at most the chunks since the last
+   * checkpoint, never the integrity of the ones before it. One fsync per chunk cost 5x the backup
+   * time on many small files (docs/decisions.md, "Chunk store"). The checkpoint runs in the
+   * background while the next batch is written; a batch that fills before it ends waits for it.
    */
   async put(id: string, codec: CodecName, plainLen: number, data: Uint8Array): Promise<PutResult> {
+    if (this.failure) throw this.failure;
     if (await this.has(id)) return { written: false, storedBytes: 0 };
     const header = Buffer.alloc(HEADER);
     header.writeUInt32BE(MAGIC, 0);
@@ -98,49 +105,61 @@ export class ChunkStore {
     }
     closeSync(fd);
     this.pending.set(id, tmp);
-    this.pendingBytes += HEADER + data.length;
-    if (this.pendingBytes >= this.checkpointBytes || Date.now() - this.lastCheckpoint >= this.checkpointMs) await this.checkpoint();
-    return { written: true, storedBytes: HEADER + data.length };
-  }
-
-  /** Makes every pending chunk durable, then visible under chunks/. */
-  async checkpoint(): Promise<void> {
-    while (this.checkpointing) await this.checkpointing;
-    if (this.pending.size === 0) return;
-    const batch = [...this.pending];
-    this.checkpointing = (async () => {
-      await syncFileSystem(this.tmpDir, batch.map(([, tmp]) => tmp));
-      const dirs = new Set<string>();
-      for (const [id, tmp] of batch) {
-        const dir = join(this.root, id.slice(0, 2), id.slice(2, 4));
-        if (!this.dirsMade.has(dir)) {
-          mkdirSync(dir, { recursive: true });
-          this.dirsMade.add(dir);
-        }
-        // link, not rename: a chunk another process stored meanwhile is never replaced.
-        try {
-          linkSync(tmp, this.pathOf(id));
-        } catch (err) {
-          if ((err as NodeJS.ErrnoException).code !== "EEXIST") throw err;
-        }
-        unlinkSync(tmp);
-        dirs.add(dir);
-      }
-      await syncFileSystem(this.root, [...dirs]);
-      for (const [id] of batch) this.pending.delete(id);
-      this.pendingBytes = 0;
-      this.lastCheckpoint = Date.now();
-    })();
-    try {
-      await this.checkpointing;
-    } finally {
-      this.checkpointing = null;
+    this.queued.push([id, tmp]);
+    this.queuedBytes += HEADER + data.length;
+    if (this.queuedBytes >= this.checkpointBytes || Date.now() - this.lastCheckpoint >= this.checkpointMs) {
+      if (this.checkpointing) await this.checkpointing;
+      if (this.failure) throw this.failure;
+      this.startCheckpoint();
     }
+    return { written: true, storedBytes: HEADER + data.length };
   }
 
   /** Makes everything stored so far durable and visible; called before a snapshot references it. */
   async flush(): Promise<void> {
-    await this.checkpoint();
+    while (this.checkpointing) await this.checkpointing;
+    this.startCheckpoint();
+    while (this.checkpointing) await this.checkpointing;
+    if (this.failure) throw this.failure;
+  }
+
+  private startCheckpoint(): void {
+    if (this.checkpointing || this.failure || this.queued.length === 0) return;
+    const batch = this.queued;
+    this.queued = [];
+    this.queuedBytes = 0;
+    this.lastCheckpoint = Date.now();
+    this.checkpointing = this.commit(batch)
+      .catch((err: unknown) => {
+        const why = err instanceof Error ? err.message : String(err);
+        this.failure = new Error(`cannot make new chunks durable in the store (${why}); this backup stops, earlier snapshots are untouched: check the store's disk and run it again`, { cause: err });
+      })
+      .finally(() => {
+        this.checkpointing = null;
+      });
+  }
+
+  /** Makes a batch durable, then visible under chunks/. */
+  private async commit(batch: [id: string, tmp: string][]): Promise<void> {
+    await syncFileSystem(this.tmpDir, batch.map(([, tmp]) => tmp));
+    const dirs = new Set<string>();
+    for (const [id, tmp] of batch) {
+      const dir = join(this.root, id.slice(0, 2), id.slice(2, 4));
+      if (!this.dirsMade.has(dir)) {
+        mkdirSync(dir, { recursive: true });
+        this.dirsMade.add(dir);
+      }
+      // link, not rename: a chunk another process stored meanwhile is never replaced.
+      try {
+        linkSync(tmp, this.pathOf(id));
+      } catch (err) {
+        if ((err as NodeJS.ErrnoException).code !== "EEXIST") throw err;
+      }
+      unlinkSync(tmp);
+      dirs.add(dir);
+    }
+    await syncFileSystem(this.root, [...dirs]);
+    for (const [id] of batch) this.pending.delete(id);
   }
 
   /** The encoded chunk file, for sending as is; hash is NOT verified here. */

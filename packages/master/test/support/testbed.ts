@@ -76,6 +76,18 @@ export class Testbed {
     return JSON.parse(this.ok([...args, "--json"])) as T;
   }
 
+  /**
+   * A file source on the master's own machine (node "here", no agent): the master reads the
+   * directory in-process. Returns the source's fresh, empty directory.
+   */
+  localSource(name: string): string {
+    const dir = join(this.dir, `data-${name}`);
+    mkdirSync(dir);
+    if (this.cli(["node", "info", "here"]).code !== 0) this.ok(["node", "add", "here", "--local"]);
+    this.ok(["source", "add", "here", name, "--path", dir]);
+    return dir;
+  }
+
   /** Enrolls a node, unpacks its bundle and starts its agent. */
   async addAgent(node: string, backupAllow: string[], restoreAllow: string[], extraYaml = ""): Promise<void> {
     const port = await freePort();
