@@ -74,6 +74,14 @@ test("a prune killed mid-way is finished by the next prune, and counts no forgot
   const left = readdirSync(records).length;
   assert.ok(left > KEEP && left < ROUNDS, `killed mid-prune (${left} records left)`);
 
+  // A dry run reports the repair and changes nothing.
+  const rows = () => count("SELECT count(*)::int AS n FROM snapshots");
+  const queue = () => count("SELECT count(*)::int AS n FROM gc_candidates");
+  const [rowsBefore, queueBefore] = [await rows(), await queue()];
+  const dry = tb.json<{ reconciled: number }>(["gc", "--dry-run", "--full", "--grace", "0s"]);
+  assert.equal(dry.reconciled, rowsBefore - left);
+  assert.deepEqual([await rows(), await queue()], [rowsBefore, queueBefore]);
+
   const again = tb.json<{ lines: { action: string }[] }>(["prune", "here", "k", "--keep-last", String(KEEP)]);
   assert.equal(again.lines.filter((l) => l.action === "keep").length, KEEP, "a half-forgotten snapshot must not take a keep slot");
   assert.equal(readdirSync(records).length, KEEP);

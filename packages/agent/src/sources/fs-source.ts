@@ -183,13 +183,13 @@ async function* readFileChunks(
   } catch (err) {
     return { warning: `cannot open: ${(err as Error).message}` };
   }
+  const compressing: Compressing[] = [];
   try {
     const opened = fstatSync(fd, { bigint: true });
     if (opened.ino !== before.ino || !opened.isFile()) return { warning: "replaced between listing and reading; skipped" };
     const chunks: ChunkRef[] = [];
     const holes: Hole[] = [];
     let size = 0;
-    const compressing: Compressing[] = [];
     const fill = async (buf: Buffer, off: number, len: number) => {
       const n = readSync(fd, buf, off, len, null);
       progress.bytesRead += n;
@@ -222,5 +222,7 @@ async function* readFileChunks(
     return { warning: `read failed: ${(err as Error).message}` };
   } finally {
     closeSync(fd);
+    // Left behind by a failed read or a cancelled backup: nobody awaits them any more.
+    for (const c of compressing) c.done.catch(() => undefined);
   }
 }

@@ -38,7 +38,7 @@ export interface GcResult {
 export async function collectGarbage(ctx: MasterContext, o: GcOptions = {}): Promise<GcResult> {
   const started = Date.now();
   const catalog = await ctx.catalog();
-  const { removedRows, indexedRecords } = await reconcileCatalog(ctx);
+  const { removedRows, indexedRecords } = await reconcileCatalog(ctx, o.dryRun);
   const before = new Date(Date.now() - (o.graceMs ?? 3600_000));
   const result: GcResult = { examined: 0, deleted: 0, bytesFreed: 0, rereferenced: 0, reconciled: removedRows, indexed: indexedRecords, seconds: 0 };
   const seen = new Set<string>();
@@ -81,10 +81,10 @@ export interface SweepResult {
 }
 
 /** Mark and sweep over the whole store; queues unreferenced chunks older than the grace period. */
-export async function fullSweep(ctx: MasterContext, graceMs = 3600_000): Promise<SweepResult> {
+export async function fullSweep(ctx: MasterContext, graceMs = 3600_000, dryRun = false): Promise<SweepResult> {
   const started = Date.now();
   const catalog = await ctx.catalog();
-  await reconcileCatalog(ctx);
+  await reconcileCatalog(ctx, dryRun);
   const live = new Set<string>();
   for (const r of await ctx.store.snapshots.list()) {
     for (const id of r.manifest.chunks) live.add(id);
@@ -104,6 +104,6 @@ export async function fullSweep(ctx: MasterContext, graceMs = 3600_000): Promise
       }
     }
   }
-  const queued = await catalog.queueGcCandidates(orphans);
+  const queued = dryRun ? orphans.length : await catalog.queueGcCandidates(orphans);
   return { chunkFiles: files, referenced: live.size, queued, seconds: (Date.now() - started) / 1000 };
 }

@@ -25,7 +25,8 @@ export async function indexRecord(ctx: MasterContext, r: SnapshotRecord): Promis
   return (await catalog.recordSnapshot(r, readManifest(ctx.store.chunks, r.manifest))).created;
 }
 
-export async function reconcileCatalog(ctx: MasterContext): Promise<ReconcileResult> {
+/** With `dryRun`, only counts what it would repair. */
+export async function reconcileCatalog(ctx: MasterContext, dryRun = false): Promise<ReconcileResult> {
   const catalog = await ctx.catalog();
   // Exclusive, so a backup sealing right now (record written, catalog row not yet) is not taken
   // for one that died there.
@@ -33,18 +34,16 @@ export async function reconcileCatalog(ctx: MasterContext): Promise<ReconcileRes
     const records = await ctx.store.snapshots.list();
     const inStore = new Set(records.map((r) => r.id));
     const inCatalog = await catalog.snapshotIds();
+    const unindexed = records.filter((r) => !inCatalog.has(r.id));
+    const orphanRows = [...inCatalog].filter((id) => !inStore.has(id));
+    if (dryRun) return { removedRows: orphanRows.length, indexedRecords: unindexed.length };
     let indexedRecords = 0;
-    for (const r of records) {
-      if (!inCatalog.has(r.id) && (await indexRecord(ctx, r))) indexedRecords++;
+    for (const r of unindexed) if (await indexRecord(ctx, r)) indexedRecords++;
+    for (const id of orphanRows) {
+      await catalog.setSnapshotProtected(id, false);
+      await catalog.deleteSnapshot(id);
     }
-    let removedRows = 0;
-    for (const id of inCatalog) {
-      if (!inStore.has(id)) {
-        await catalog.setSnapshotProtected(id, false);
-        await catalog.deleteSnapshot(id);
-        removedRows++;
-      }
-    }
+    const removedRows = orphanRows.length;
     return { removedRows, indexedRecords };
   });
 }

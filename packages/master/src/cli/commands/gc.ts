@@ -58,16 +58,16 @@ export const gcCommand: Command = {
   async run({ values, homeDir, out }) {
     const graceMs = parseDuration(str(values, "grace") ?? "1h");
     const r = await withContext(homeDir, async (ctx) => {
-      const sweep = values.full ? await fullSweep(ctx, graceMs) : null;
+      const sweep = values.full ? await fullSweep(ctx, graceMs, values["dry-run"] === true) : null;
       const gc = await collectGarbage(ctx, { graceMs, dryRun: values["dry-run"] === true });
       return { sweep, ...gc };
     });
     out.result(r, () =>
       [
-        ...(r.sweep ? [`full sweep: ${r.sweep.chunkFiles} chunk files, ${r.sweep.referenced} referenced, ${r.sweep.queued} queued as garbage (${r.sweep.seconds.toFixed(1)} s)`] : []),
+        ...(r.sweep ? [`full sweep: ${r.sweep.chunkFiles} chunk files, ${r.sweep.referenced} referenced, ${r.sweep.queued} ${values["dry-run"] ? "would be queued" : "queued"} as garbage (${r.sweep.seconds.toFixed(1)} s)`] : []),
         `${values["dry-run"] ? "would delete" : "deleted"} ${r.deleted} chunks, ${formatBytes(r.bytesFreed)} freed; ${r.examined} candidates examined, ${r.rereferenced} referenced again; ${r.seconds.toFixed(1)} s`,
-        ...(r.reconciled ? [`finished ${r.reconciled} interrupted forget(s)`] : []),
-        ...(r.indexed ? [`indexed ${r.indexed} snapshot record(s) the catalog did not know; their chunks were kept`] : []),
+        ...(r.reconciled ? [`${values["dry-run"] ? "would finish" : "finished"} ${r.reconciled} interrupted forget(s)`] : []),
+        ...(r.indexed ? [`${values["dry-run"] ? "would index" : "indexed"} ${r.indexed} snapshot record(s) the catalog did not know; their chunks are kept`] : []),
       ].join("\n"),
     );
     return EXIT.OK;
