@@ -61,7 +61,7 @@ export class ChunkStore {
     readonly root: string,
     private readonly tmpDir: string,
     /** Start a checkpoint once this much is queued or this much time has passed (see put). */
-    private readonly checkpointBytes = 256 * 1024 * 1024,
+    private readonly checkpointBytes = 64 * 1024 * 1024,
     private readonly checkpointMs = 2000,
   ) {}
 
@@ -79,7 +79,7 @@ export class ChunkStore {
    * Stores a chunk whose plain bytes the caller has already verified against `id`; `data` is the
    * encoded payload in `codec`.
    *
-   * Group commit: the chunk goes to tmp/ without an fsync of its own. Every 256 MiB or 2 s (and at
+   * Group commit: the chunk goes to tmp/ without an fsync of its own. Every 64 MiB or 2 s (and at
    * flush) one syncfs makes the queued chunks durable, and only then are they linked into chunks/.
    * So a file under chunks/ is always complete, and a crash loses at most the chunks since the last
    * checkpoint, never the integrity of the ones before it. One fsync per chunk cost 5x the backup
