@@ -19,6 +19,7 @@ import { pruneCommand } from "./commands/prune.js";
 import { nodeAddCommand, nodeInfoCommand, nodeListCommand, sourceAddCommand, sourceListCommand } from "./commands/nodes.js";
 import { restoreCommand } from "./commands/restore.js";
 import { lsCommand, snapshotsCommand, versionsCommand } from "./commands/snapshots.js";
+import { verifyCommand } from "./commands/verify.js";
 import { EXIT, UsageError, type ExitCode } from "./exit-codes.js";
 import { Output } from "./output.js";
 
@@ -49,6 +50,7 @@ export const COMMANDS: Command[] = [
   pruneCommand,
   protectCommand,
   gcCommand,
+  verifyCommand,
   catalogRebuildCommand,
 ];
 

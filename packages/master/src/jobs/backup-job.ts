@@ -129,6 +129,9 @@ export async function executeBackupJob(ctx: MasterContext, jobId: number, o: Bac
   } catch (err) {
     const message = (err as Error).message;
     log.error({ err }, "backup failed");
+    // What arrived is verified data: make it durable and visible, so the next run reuses it instead
+    // of leaving it in tmp/ (where, on a full disk, it would hold the space the next run needs).
+    await ctx.store.chunks.flush().catch((e: Error) => log.warn({ err: e }, "cannot keep the chunks of the failed backup"));
     await catalog.finishJob(job.id, "failed", message).catch((e: Error) => log.error({ err: e }, "cannot record the failure"));
     throw err;
   }

@@ -7,7 +7,7 @@
  * sealed snapshot never points at a chunk that a power loss could take back.
  */
 import { execFile } from "node:child_process";
-import { closeSync, linkSync, mkdirSync, openSync, readFileSync, statSync, unlinkSync, writevSync } from "node:fs";
+import { closeSync, linkSync, mkdirSync, openSync, readFileSync, statSync, unlinkSync, writeSync, writevSync } from "node:fs";
 import { open } from "node:fs/promises";
 import { join } from "node:path";
 import { chunkId, decompress, type CodecName } from "@pullback/common";
@@ -28,6 +28,24 @@ export class CorruptChunkError extends Error {
     super(`chunk ${chunkId} is damaged (${why}); run \`pullback verify\` to list the affected snapshots and files`);
     this.name = "CorruptChunkError";
   }
+}
+
+/** The store's disk (or the master's quota on it) is full. */
+export class StoreFullError extends Error {
+  constructor(code: string, what: string) {
+    super(
+      `the store's disk is full (${code} while writing ${what}); this backup stops and earlier snapshots are intact. ` +
+        "Free space there (`pullback prune --gc`, `pullback gc`) or enlarge it, then run the backup again: what was already stored is reused",
+    );
+    this.name = "StoreFullError";
+  }
+}
+
+/** A write to the store failed: a full disk is named as such; anything else passes through. */
+export function storeWriteError(err: unknown, what: string): Error {
+  const code = (err as NodeJS.ErrnoException | null)?.code;
+  if (code === "ENOSPC" || code === "EDQUOT") return new StoreFullError(code, what);
+  return err instanceof Error ? err : new Error(String(err));
 }
 
 export class MissingChunkError extends Error {
@@ -95,13 +113,18 @@ export class ChunkStore {
     header.writeUInt8(CODECS.indexOf(codec), 5);
     header.writeUInt32BE(plainLen, 8);
     const tmp = join(this.tmpDir, `${id}.${TMP_TAG}.${++tmpSeq}`);
-    const fd = openSync(tmp, "wx", 0o600);
+    let fd: number;
     try {
-      writevSync(fd, [header, data]);
+      fd = openSync(tmp, "wx", 0o600);
+    } catch (err) {
+      throw storeWriteError(err, `chunk ${id}`);
+    }
+    try {
+      writeFully(fd, [header, data]);
     } catch (err) {
       closeSync(fd);
       unlinkSync(tmp);
-      throw err;
+      throw storeWriteError(err, `chunk ${id}`);
     }
     closeSync(fd);
     this.pending.set(id, tmp);
@@ -131,8 +154,12 @@ export class ChunkStore {
     this.lastCheckpoint = Date.now();
     this.checkpointing = this.commit(batch)
       .catch((err: unknown) => {
+        const full = storeWriteError(err, "the chunk index directories");
         const why = err instanceof Error ? err.message : String(err);
-        this.failure = new Error(`cannot make new chunks durable in the store (${why}); this backup stops, earlier snapshots are untouched: check the store's disk and run it again`, { cause: err });
+        this.failure =
+          full instanceof StoreFullError
+            ? full
+            : new Error(`cannot make new chunks durable in the store (${why}); this backup stops, earlier snapshots are untouched: check the store's disk and run it again`, { cause: err });
       })
       .finally(() => {
         this.checkpointing = null;
@@ -192,6 +219,23 @@ export class ChunkStore {
     }
     if (chunkId(plain) !== id) throw new CorruptChunkError(id, "content does not match its SHA-256");
     return plain;
+  }
+}
+
+/**
+ * Writes every byte or throws. writev may write only part and return the count, as it does on a
+ * file system that fills up before it fails with ENOSPC; unchecked, that committed truncated
+ * chunks (found by the full-disk test).
+ */
+function writeFully(fd: number, parts: Uint8Array[]): void {
+  let done = writevSync(fd, parts);
+  for (const part of parts) {
+    if (done >= part.length) {
+      done -= part.length;
+      continue;
+    }
+    for (let off = done; off < part.length; ) off += writeSync(fd, part, off, part.length - off);
+    done = 0;
   }
 }
 

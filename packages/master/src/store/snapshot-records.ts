@@ -3,10 +3,10 @@
  * chunk it references (data and manifest) is durable, so its presence means the snapshot is whole.
  */
 import { randomBytes } from "node:crypto";
-import { mkdir, open, readdir, readFile, rename, stat, unlink } from "node:fs/promises";
+import { mkdir, open, readdir, readFile, rename, rm, stat, unlink } from "node:fs/promises";
 import { join } from "node:path";
 import type { SnapshotRecord } from "@pullback/common";
-import { fsyncDir } from "./chunk-store.js";
+import { fsyncDir, storeWriteError } from "./chunk-store.js";
 
 const NAME = /^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/;
 
@@ -32,12 +32,17 @@ export class SnapshotRecords {
     const dir = join(this.root, record.node, record.source);
     await mkdir(dir, { recursive: true });
     const tmp = join(this.tmpDir, `snapshot.${record.id}.${randomBytes(4).toString("hex")}`);
-    const fh = await open(tmp, "wx", 0o600);
     try {
-      await fh.writeFile(JSON.stringify(record, null, 2) + "\n");
-      await fh.sync();
-    } finally {
-      await fh.close();
+      const fh = await open(tmp, "wx", 0o600);
+      try {
+        await fh.writeFile(JSON.stringify(record, null, 2) + "\n");
+        await fh.sync();
+      } finally {
+        await fh.close();
+      }
+    } catch (err) {
+      await rm(tmp, { force: true });
+      throw storeWriteError(err, `the record of snapshot ${record.id}`);
     }
     const final = join(dir, this.fileName(record));
     await rename(tmp, final);

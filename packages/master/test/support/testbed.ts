@@ -40,10 +40,12 @@ export class Testbed {
     readonly db: TestDatabase,
   ) {}
 
-  static async create(): Promise<Testbed> {
+  /** `beforeInit` may prepare the master's home directory (e.g. mount a small file system there). */
+  static async create(o: { beforeInit?: (home: string) => void } = {}): Promise<Testbed> {
     const dir = mkdtempSync(join(tmpdir(), "pullback-e2e-"));
     const db = await createTestDatabase();
     const tb = new Testbed(dir, join(dir, "master"), db);
+    o.beforeInit?.(tb.home);
     tb.ok(["init"]);
     return tb;
   }
