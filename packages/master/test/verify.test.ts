@@ -4,13 +4,14 @@
  */
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
-import { readFileSync, unlinkSync, writeFileSync } from "node:fs";
+import { cpSync, readFileSync, unlinkSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { randomBytes } from "node:crypto";
 import { initCodecs, type SnapshotRecord } from "@pullback/common";
 import { Store } from "../src/store/store.js";
 import { readManifest } from "../src/store/manifest-io.js";
 import { Testbed } from "./support/testbed.js";
+import { treeDifferences } from "./support/tools.js";
 
 interface Verified {
   snapshots: number;
@@ -19,14 +20,18 @@ interface Verified {
 }
 
 let tb: Testbed;
+let data: string;
+let firstCopy: string;
 const snaps: SnapshotRecord[] = [];
 
 before(async () => {
   tb = await Testbed.create();
-  const data = tb.localSource("v");
+  data = tb.localSource("v");
   writeFileSync(join(data, "a.bin"), randomBytes(300_000));
   writeFileSync(join(data, "b.bin"), randomBytes(300_000));
   snaps.push(tb.json<{ snapshot: SnapshotRecord }>(["backup", "here", "v"]).snapshot);
+  firstCopy = join(tb.dir, "first");
+  cpSync(data, firstCopy, { recursive: true, preserveTimestamps: true });
   writeFileSync(join(data, "c.bin"), randomBytes(300_000));
   snaps.push(tb.json<{ snapshot: SnapshotRecord }>(["backup", "here", "v"]).snapshot);
 });
@@ -76,4 +81,23 @@ test("a flipped bit and a missing chunk are found and traced to every snapshot a
   assert.equal(one.code, 1);
   assert.match(one.stdout, new RegExp(`chunk ${a}: .*\\n  snapshot ${snaps[0]!.id} \\(here/v\\): a\\.bin`));
   assert.doesNotMatch(one.stdout, new RegExp(c));
+});
+
+test("--repair sets the damage aside; the next incremental stores the data again and every snapshot is whole", () => {
+  const r = tb.cli(["verify", "--repair"]);
+  assert.equal(r.code, 1);
+  assert.match(r.stdout, /2 chunk\(s\) set aside: the next backup of each affected source sends them again/);
+  // Nothing in the source changed: without the repair an incremental would reuse the damaged chunk.
+  const healed = tb.json<{ snapshot: SnapshotRecord }>(["backup", "here", "v", "--level", "incremental"]).snapshot;
+  assert.ok(healed.stats.bytesNew >= 600_000, `a.bin and c.bin were sent again (${healed.stats.bytesNew} new bytes)`);
+  const again = tb.cli(["verify"]);
+  assert.equal(again.code, 0, again.stdout);
+  assert.match(again.stdout, /3 snapshot\(s\), .*all intact/);
+  // The oldest snapshot, whose a.bin was damaged, restores exactly again.
+  const target = join(tb.dir, "restore-first");
+  tb.ok(["restore", snaps[0]!.id, "--target", target]);
+  assert.equal(treeDifferences(firstCopy, target).split("\n").filter((l) => l && !l.startsWith(".d")).join("\n"), "");
+  const target2 = join(tb.dir, "restore-healed");
+  tb.ok(["restore", healed.id, "--target", target2]);
+  assert.equal(treeDifferences(data, target2), "");
 });

@@ -66,5 +66,14 @@ async function tryPlan(store: Store, node: string, source: string, requested: Ba
   const knownFrom = latest && latest.id !== baseRecord?.id ? await entriesOf(store, latest) : plan.base?.entries;
   if (latest && latest.id !== baseRecord?.id && !knownFrom) return null;
   for (const e of knownFrom?.values() ?? []) for (const c of e.chunks ?? []) plan.knownChunks.add(c.id);
+  // Chunks `verify --repair` set aside: the agent must send them again, and the files that use them
+  // must be read again even when unchanged.
+  const damaged = await store.chunks.quarantined();
+  if (damaged.size) {
+    for (const id of damaged) plan.knownChunks.delete(id);
+    for (const e of plan.base?.entries.values() ?? []) {
+      if (e.chunks?.some((c) => damaged.has(c.id))) plan.prior?.delete(e.path);
+    }
+  }
   return plan;
 }

@@ -37,6 +37,12 @@ export interface SnapshotWriterOptions {
   requestedLevel: BackupLevel;
   base: { record: SnapshotRecord; entries: ReadonlyMap<string, Entry> } | null;
   codec: CodecSpec;
+  /**
+   * Chunks a sealed snapshot of this source references (the plan's known chunks), taken to be in
+   * the store without a lookup. They were checked when that snapshot was sealed; if GC deletes one
+   * while this backup runs, the check at seal (backup-job.ts) fails the backup.
+   */
+  trusted?: ReadonlySet<string>;
 }
 
 export function newSnapshotId(): string {
@@ -62,13 +68,11 @@ export class SnapshotWriter {
   readonly warnings: string[] = [];
   private readonly manifest: ManifestWriter;
   /**
-   * Chunks known to be in the store: received in this session, referenced by the base snapshot, or
-   * confirmed by a lookup. The base's are taken on trust: they were checked when the base was
-   * sealed, and if GC deletes one while this backup runs, the check at seal (backup-job.ts) fails
-   * the backup. A stat per reused chunk was a seventh of a no-change incremental of 100k files.
+   * Chunks known to be in the store: received in this session, trusted (see the option), or
+   * confirmed by a lookup. A lookup per reused chunk was a seventh of a no-change incremental of
+   * 100k files.
    */
   private readonly present = new Set<string>();
-  private baseChunks: Set<string> | null = null;
   private readonly seen = new Set<string>();
   private readonly files = new Set<string>();
 
@@ -115,8 +119,7 @@ export class SnapshotWriter {
 
   private async ensurePresent(id: string, path: string): Promise<void> {
     if (this.present.has(id)) return;
-    this.baseChunks ??= new Set([...(this.opts.base?.entries.values() ?? [])].flatMap((e) => (e.chunks ?? []).map((c) => c.id)));
-    if (!this.baseChunks.has(id) && !(await this.store.chunks.has(id))) {
+    if (!this.opts.trusted?.has(id) && !(await this.store.chunks.has(id))) {
       throw new BackupRejectedError(`entry ${path} references chunk ${id}, which the agent did not send and the store does not hold`);
     }
     this.present.add(id);

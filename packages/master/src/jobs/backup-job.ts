@@ -68,6 +68,7 @@ export async function executeBackupJob(ctx: MasterContext, jobId: number, o: Bac
       requestedLevel: plan.requestedLevel,
       base: plan.base,
       codec,
+      trusted: plan.knownChunks,
     });
     const link = await connectNode(ctx, node);
     let lastReport = 0;

@@ -7,7 +7,7 @@
  * sealed snapshot never points at a chunk that a power loss could take back.
  */
 import { execFile } from "node:child_process";
-import { closeSync, linkSync, mkdirSync, openSync, readFileSync, statSync, unlinkSync, writeSync, writevSync } from "node:fs";
+import { closeSync, linkSync, mkdirSync, openSync, readdirSync, readFileSync, renameSync, statSync, unlinkSync, writeSync, writevSync } from "node:fs";
 import { open } from "node:fs/promises";
 import { join } from "node:path";
 import { chunkId, decompress, type CodecName } from "@pullback/common";
@@ -187,6 +187,45 @@ export class ChunkStore {
     }
     await syncFileSystem(this.root, [...dirs]);
     for (const [id] of batch) this.pending.delete(id);
+  }
+
+  /** Where `quarantine` keeps damaged chunks (and markers for missing ones). */
+  private get damagedDir(): string {
+    return join(this.root, "..", "damaged");
+  }
+
+  /**
+   * Sets a damaged or missing chunk aside (`verify --repair`): its file moves to damaged/ (a marker
+   * is left for a missing one), so the store no longer claims to hold it and the next backup that
+   * meets the data stores it again. Snapshots that referenced it are whole again from then on.
+   */
+  async quarantine(id: string): Promise<void> {
+    mkdirSync(this.damagedDir, { recursive: true, mode: 0o700 });
+    const aside = join(this.damagedDir, id);
+    try {
+      renameSync(this.pathOf(id), aside);
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== "ENOENT") throw err;
+      closeSync(openSync(aside, "w", 0o600));
+    }
+    await syncFileSystem(this.damagedDir, [this.damagedDir, join(this.pathOf(id), "..")]);
+  }
+
+  /** Chunks set aside and not stored again since; those stored again meanwhile are forgotten here. */
+  async quarantined(): Promise<Set<string>> {
+    const out = new Set<string>();
+    let names: string[];
+    try {
+      names = readdirSync(this.damagedDir);
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === "ENOENT") return out;
+      throw err;
+    }
+    for (const id of names) {
+      if (await this.has(id)) unlinkSync(join(this.damagedDir, id));
+      else out.add(id);
+    }
+    return out;
   }
 
   /** The encoded chunk file, for sending as is; hash is NOT verified here. */

@@ -6,13 +6,17 @@ import { withContext } from "./with-context.js";
 
 export const verifyCommand: Command = {
   name: ["verify"],
-  usage: "pullback verify [SNAPSHOT...]",
-  summary: "read back every chunk the snapshots need and check its SHA-256; list damaged chunks with the snapshots and files they break (exit 1 when any)",
+  usage: "pullback verify [SNAPSHOT...] [--repair]",
+  summary: "read back every chunk the snapshots need and check its SHA-256; list damaged chunks with the snapshots and files they break (exit 1 when any); --repair sets them aside so the next backups store them again",
   args: [0, 1000],
-  async run({ positionals, homeDir, out }) {
+  options: { repair: { type: "boolean" } },
+  async run({ positionals, values, homeDir, out }) {
+    const repair = values.repair === true;
     const r = await withContext(homeDir, async (ctx) => {
       const snapshots = positionals.length ? await Promise.all(positionals.map((id) => ctx.store.snapshots.find(id))) : undefined;
-      return verifyStore(ctx.store, { ...(snapshots ? { snapshots } : {}), onProgress: (chunks, bytes) => out.progress(chunks, bytes, "(chunks checked)") });
+      const result = await verifyStore(ctx.store, { ...(snapshots ? { snapshots } : {}), onProgress: (chunks, bytes) => out.progress(chunks, bytes, "(chunks checked)") });
+      if (repair) for (const d of result.damaged) await ctx.store.chunks.quarantine(d.chunk);
+      return { ...result, setAside: repair ? result.damaged.length : 0 };
     });
     out.result(r, () =>
       [
@@ -22,9 +26,11 @@ export const verifyCommand: Command = {
           `chunk ${d.chunk}: ${d.problem}`,
           ...d.usedBy.map((u) => `  snapshot ${u.snapshot} (${u.node}/${u.source}): ${u.files.length ? u.files.join(", ") : "its manifest (the whole snapshot)"}`),
         ]),
-        ...(r.damaged.length
-          ? ["Restores of these files will fail. If the sources still have the data, back them up with --level full into a new store, or forget the affected snapshots once newer ones exist."]
-          : []),
+        ...(r.damaged.length && repair
+          ? [`${r.setAside} chunk(s) set aside: the next backup of each affected source sends them again if the source still has the data, and every snapshot above is whole again once it has. Run verify again after it.`]
+          : r.damaged.length
+            ? ["Restores of these files will fail until the data is stored again: run `pullback verify --repair`, then back up the affected sources."]
+            : []),
       ].join("\n"),
     );
     return r.damaged.length ? EXIT.FAILED : EXIT.OK;
