@@ -74,12 +74,15 @@ export class SnapshotWriter {
    */
   private readonly present = new Set<string>();
   private readonly seen = new Set<string>();
+  /** Store checkpoint failures after this mean chunks this snapshot counts on may be lost. */
+  private readonly storeSession: number;
   private readonly files = new Set<string>();
 
   constructor(
     private readonly store: Store,
     private readonly opts: SnapshotWriterOptions,
   ) {
+    this.storeSession = store.chunks.begin();
     this.manifest = new ManifestWriter(store.chunks, opts.codec);
   }
 
@@ -109,6 +112,7 @@ export class SnapshotWriter {
     }
     this.stats.bytesSent += data.length;
     const r = await this.store.chunks.put(id, codec, plainLen, data);
+    this.store.chunks.checkSince(this.storeSession);
     if (r.written) {
       this.stats.chunksNew++;
       this.stats.bytesNew += plainLen;
@@ -193,7 +197,7 @@ export class SnapshotWriter {
   /** Makes the snapshot durable and visible. Nothing before this call creates a snapshot. */
   async seal(): Promise<SnapshotRecord> {
     const manifest = await this.manifest.finish();
-    await this.store.chunks.flush();
+    await this.store.chunks.flush(this.storeSession);
     const record: SnapshotRecord = {
       format: "pullback-snapshot/1",
       id: this.id,

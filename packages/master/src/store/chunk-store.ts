@@ -7,7 +7,7 @@
  * sealed snapshot never points at a chunk that a power loss could take back.
  */
 import { execFile } from "node:child_process";
-import { closeSync, linkSync, mkdirSync, openSync, readdirSync, readFileSync, renameSync, statSync, unlinkSync, writeSync, writevSync } from "node:fs";
+import { closeSync, linkSync, mkdirSync, openSync, readdirSync, readFileSync, renameSync, rmSync, statSync, unlinkSync, writeSync, writevSync } from "node:fs";
 import { open } from "node:fs/promises";
 import { join } from "node:path";
 import { chunkId, decompress, type CodecName } from "@pullback/common";
@@ -70,10 +70,15 @@ export class ChunkStore {
   private queued: [id: string, tmp: string][] = [];
   private queuedBytes = 0;
   private lastCheckpoint = Date.now();
-  /** The checkpoint running in the background, if any; it never rejects (see `failure`). */
+  /** The checkpoint running in the background, if any; it never rejects (see `failures`). */
   private checkpointing: Promise<void> | null = null;
-  /** Why a background checkpoint failed: every later put and flush throws it. */
-  private failure: Error | null = null;
+  /**
+   * Why background checkpoints failed, in order. A backup notes how many there were when it began
+   * (`begin`) and fails if any happened since (`checkSince`): its chunks, or ones it deduplicated
+   * against, may have been in the failed batch. Backups begun later are not affected, so a daemon
+   * recovers once the disk is fixed.
+   */
+  private readonly failures: Error[] = [];
 
   constructor(
     readonly root: string,
@@ -102,10 +107,10 @@ export class ChunkStore {
    * So a file under chunks/ is always complete, and a crash loses at most the chunks since the last
    * checkpoint, never the integrity of the ones before it. One fsync per chunk cost 5x the backup
    * time on many small files (docs/decisions.md, "Chunk store"). The checkpoint runs in the
-   * background while the next batch is written; a batch that fills before it ends waits for it.
+   * background while the next batch is written; a batch that fills before it ends waits for it. A
+   * failed checkpoint surfaces through `checkSince`/`flush(token)` of the backups it concerns.
    */
   async put(id: string, codec: CodecName, plainLen: number, data: Uint8Array): Promise<PutResult> {
-    if (this.failure) throw this.failure;
     if (await this.has(id)) return { written: false, storedBytes: 0 };
     const header = Buffer.alloc(HEADER);
     header.writeUInt32BE(MAGIC, 0);
@@ -132,34 +137,53 @@ export class ChunkStore {
     this.queuedBytes += HEADER + data.length;
     if (this.queuedBytes >= this.checkpointBytes || Date.now() - this.lastCheckpoint >= this.checkpointMs) {
       if (this.checkpointing) await this.checkpointing;
-      if (this.failure) throw this.failure;
       this.startCheckpoint();
     }
     return { written: true, storedBytes: HEADER + data.length };
   }
 
-  /** Makes everything stored so far durable and visible; called before a snapshot references it. */
-  async flush(): Promise<void> {
+  /** A token for `checkSince`: taken when a backup starts writing. */
+  begin(): number {
+    return this.failures.length;
+  }
+
+  /** Throws the first checkpoint failure since `begin` returned `token`. */
+  checkSince(token: number): void {
+    const failure = this.failures[token];
+    if (failure) throw failure;
+  }
+
+  /**
+   * Makes everything stored so far durable and visible; called before a snapshot references it.
+   * With a token, fails if any checkpoint failed since it was taken.
+   */
+  async flush(token?: number): Promise<void> {
     while (this.checkpointing) await this.checkpointing;
     this.startCheckpoint();
     while (this.checkpointing) await this.checkpointing;
-    if (this.failure) throw this.failure;
+    if (token !== undefined) this.checkSince(token);
   }
 
   private startCheckpoint(): void {
-    if (this.checkpointing || this.failure || this.queued.length === 0) return;
+    if (this.checkpointing || this.queued.length === 0) return;
     const batch = this.queued;
     this.queued = [];
     this.queuedBytes = 0;
     this.lastCheckpoint = Date.now();
     this.checkpointing = this.commit(batch)
       .catch((err: unknown) => {
+        // The batch's chunks are not in the store: forget them, so no later backup counts on them.
+        for (const [id, tmp] of batch) {
+          this.pending.delete(id);
+          rmSync(tmp, { force: true });
+        }
         const full = storeWriteError(err, "the chunk index directories");
         const why = err instanceof Error ? err.message : String(err);
-        this.failure =
+        this.failures.push(
           full instanceof StoreFullError
             ? full
-            : new Error(`cannot make new chunks durable in the store (${why}); this backup stops, earlier snapshots are untouched: check the store's disk and run it again`, { cause: err });
+            : new Error(`cannot make new chunks durable in the store (${why}); this backup stops, earlier snapshots are untouched: check the store's disk and run it again`, { cause: err }),
+        );
       })
       .finally(() => {
         this.checkpointing = null;
@@ -170,22 +194,26 @@ export class ChunkStore {
   private async commit(batch: [id: string, tmp: string][]): Promise<void> {
     await syncFileSystem(this.tmpDir, batch.map(([, tmp]) => tmp));
     const dirs = new Set<string>();
-    for (const [id, tmp] of batch) {
-      const dir = join(this.root, id.slice(0, 2), id.slice(2, 4));
-      if (!this.dirsMade.has(dir)) {
-        mkdirSync(dir, { recursive: true });
-        this.dirsMade.add(dir);
+    try {
+      for (const [id, tmp] of batch) {
+        const dir = join(this.root, id.slice(0, 2), id.slice(2, 4));
+        if (!this.dirsMade.has(dir)) {
+          mkdirSync(dir, { recursive: true });
+          this.dirsMade.add(dir);
+        }
+        // link, not rename: a chunk another process stored meanwhile is never replaced.
+        try {
+          linkSync(tmp, this.pathOf(id));
+        } catch (err) {
+          if ((err as NodeJS.ErrnoException).code !== "EEXIST") throw err;
+        }
+        dirs.add(dir);
+        unlinkSync(tmp);
       }
-      // link, not rename: a chunk another process stored meanwhile is never replaced.
-      try {
-        linkSync(tmp, this.pathOf(id));
-      } catch (err) {
-        if ((err as NodeJS.ErrnoException).code !== "EEXIST") throw err;
-      }
-      unlinkSync(tmp);
-      dirs.add(dir);
+    } finally {
+      // Also after a failure: chunks already linked are visible, so their entries must be durable.
+      await syncFileSystem(this.root, [...dirs]).catch(() => undefined);
     }
-    await syncFileSystem(this.root, [...dirs]);
     for (const [id] of batch) this.pending.delete(id);
   }
 
