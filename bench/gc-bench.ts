@@ -5,7 +5,10 @@
  * timed next to its own full mark-and-sweep and next to restic (forget + prune) and borg (prune +
  * compact) doing the same on the same data in the same run.
  *
- *   npm run bench:gc -- [--size GIB] [--snapshots N] [--only pullback,restic,borg] [--keep]
+ *   npm run bench:gc -- [--size GIB] [--files N] [--snapshots N] [--only pullback,restic,borg] [--keep]
+ *
+ * --files adds N small files (4 KiB, one chunk each) that every snapshot shares: a store with many
+ * chunks, where a full mark-and-sweep has much more to walk while pruning one snapshot frees as much.
  *
  * Needs about 2.3 × SIZE GiB of free disk under bench/work (the corpus plus one repository at a time).
  */
@@ -41,14 +44,19 @@ function writeRandomFile(path: string, bytes: number, seed: string): void {
   }
 }
 
-function ensureCorpus(dir: string, sizeGiB: number): void {
-  const marker = join(dir, ".complete");
+function ensureCorpus(dir: string, sizeGiB: number, smallFiles: number): void {
+  const marker = join(dir, `.complete-${sizeGiB}-${smallFiles}`);
+  if (existsSync(marker)) return;
   const files = Math.ceil((sizeGiB * 1024 ** 3) / BASE_FILE);
-  if (existsSync(marker) && readdirSync(dir).filter((f) => f.startsWith("base-")).length === files) return;
   rmSync(dir, { recursive: true, force: true });
   mkdirSync(dir, { recursive: true });
-  log(`writing a ${sizeGiB} GiB corpus (${files} files of 256 MiB)…`);
+  log(`writing a ${sizeGiB} GiB corpus (${files} files of 256 MiB) and ${smallFiles} small files…`);
   for (let i = 0; i < files; i++) writeRandomFile(join(dir, `base-${String(i).padStart(3, "0")}.bin`), BASE_FILE, `base${i}`);
+  for (let i = 0; i < smallFiles; i++) {
+    const sub = join(dir, "small", String(Math.floor(i / 1000)));
+    if (i % 1000 === 0) mkdirSync(sub, { recursive: true });
+    writeRandomFile(join(sub, `f${i}`), 4096, `small${i}`);
+  }
   writeFileSync(marker, "");
 }
 
@@ -235,15 +243,22 @@ async function runTool(tool: Tool, work: string, corpus: string, snapshots: numb
 
 async function main(): Promise<void> {
   const { values } = parseArgs({
-    options: { size: { type: "string", default: "10" }, snapshots: { type: "string", default: "30" }, only: { type: "string" }, keep: { type: "boolean" } },
+    options: {
+      size: { type: "string", default: "10" },
+      files: { type: "string", default: "0" },
+      snapshots: { type: "string", default: "30" },
+      only: { type: "string" },
+      keep: { type: "boolean" },
+    },
   });
   const sizeGiB = Number(values.size);
+  const smallFiles = Number(values.files);
   const snapshots = Number(values.snapshots);
-  if (!(sizeGiB > 0) || !(snapshots >= 2)) throw new Error("--size must be a positive number of GiB and --snapshots at least 2");
+  if (!(sizeGiB > 0) || !(snapshots >= 2) || !(smallFiles >= 0)) throw new Error("--size must be a positive number of GiB, --files a count, and --snapshots at least 2");
   const work = join(dirname(fileURLToPath(import.meta.url)), "..", "work", "gc");
   const corpus = join(work, "corpus");
   mkdirSync(work, { recursive: true });
-  ensureCorpus(corpus, sizeGiB);
+  ensureCorpus(corpus, sizeGiB, smallFiles);
   const all = [pullback(corpus), restic(corpus), borg(corpus)];
   const wanted = values.only ? values.only.split(",") : null;
   const tools = all.filter((t) => !wanted || wanted.some((w) => t.name.startsWith(w)));
@@ -270,7 +285,7 @@ async function main(): Promise<void> {
   if (mine?.fullSweep !== undefined) {
     rows.push(["pullback full mark-and-sweep", "", "", "", "", `${mine.fullSweep.toFixed(2)} s${mine.fullSweepInternal !== undefined ? ` (GC itself ${mine.fullSweepInternal.toFixed(2)} s)` : ""}, ${mib(mine.fullSweepRssBytes ?? 0)} MiB RSS`, "", ""]);
   }
-  console.log(`\nGC after pruning 1 of ${snapshots} snapshots: ${sizeGiB} GiB of random data, a 64 MiB file unique to each snapshot\n`);
+  console.log(`\nGC after pruning 1 of ${snapshots} snapshots: ${sizeGiB} GiB of random data${smallFiles ? ` and ${smallFiles} small files` : ""}, a 64 MiB file unique to each snapshot\n`);
   console.log(markdownTable(["tool", "first backup", "later backup (median)", "store", "forget", "reclaim", "freed", "pullback faster by"], rows));
   if (mine?.fullSweepInternal !== undefined && mine.reclaimInternal) {
     console.log(`\nincremental GC vs full mark-and-sweep on the same store, GC work alone: ${(mine.fullSweepInternal / mine.reclaimInternal).toFixed(1)}× faster`);
