@@ -355,6 +355,23 @@ describe("catalog file index", () => {
     assert.deepEqual((await catalog.listSources(NODE)).map((x) => x.name), [SOURCE]);
   });
 
+  it("keeps a GC tombstone while a backup that started before it is still alive, however long ago", async () => {
+    const chunk = "ab".repeat(32);
+    const left = async () => (await raw.query<{ n: number }>("SELECT count(*)::int AS n FROM gc_candidates WHERE chunk_id = decode($1, 'hex')", [chunk])).rows[0]!.n;
+    const job = await catalog.createJob({ kind: "backup", node: NODE, source: SOURCE, requestedLevel: "full" });
+    await catalog.startJob(job.id, "full");
+    // The backup started 10 days ago and still makes progress; GC deleted the chunk 8 days ago.
+    await raw.query("UPDATE jobs SET started_at = now() - interval '10 days', updated_at = now() WHERE id = $1", [job.id]);
+    await raw.query("INSERT INTO gc_candidates (chunk_id, since, deleted_at) VALUES (decode($1, 'hex'), now() - interval '9 days', now() - interval '8 days')", [chunk]);
+    await catalog.markGcDeleted([]);
+    assert.equal(await left(), 1, "the running backup may have reused the chunk: its seal must still see the tombstone");
+    // A job that stopped reporting an hour ago is dead (its master was killed): it pins nothing.
+    await raw.query("UPDATE jobs SET updated_at = now() - interval '2 hours' WHERE id = $1", [job.id]);
+    await catalog.markGcDeleted([]);
+    assert.equal(await left(), 0, "a week-old tombstone goes once no live backup predates it");
+    await catalog.finishJob(job.id, "failed", "test over");
+  });
+
   it("records 100,000 entries in a few seconds", async () => {
     const big: Entry[] = [];
     for (let i = 0; i < 100_000; i++) {

@@ -542,13 +542,25 @@ export class Catalog {
     await this.pool.query("DELETE FROM gc_candidates WHERE chunk_id = ANY(SELECT decode(x, 'hex') FROM unnest($1::text[]) AS x)", [ids]);
   }
 
-  /** Deleted chunks become tombstones; tombstones older than `keepDays` go. */
+  /**
+   * Deleted chunks become tombstones, which a sealing backup checks the chunks it reused against.
+   * A tombstone goes once it is older than `keepDays` and than every live backup job (running, with
+   * progress or a heartbeat in the last hour), so even a backup that runs for weeks still sees what GC deleted
+   * after it started.
+   */
   async markGcDeleted(ids: string[], keepDays = 7): Promise<void> {
     await this.pool.query(
       "UPDATE gc_candidates SET deleted_at = now() WHERE chunk_id = ANY(SELECT decode(x, 'hex') FROM unnest($1::text[]) AS x)",
       [ids],
     );
-    await this.pool.query("DELETE FROM gc_candidates WHERE deleted_at < now() - make_interval(days => $1)", [keepDays]);
+    await this.pool.query(
+      `DELETE FROM gc_candidates WHERE deleted_at < LEAST(
+         now() - make_interval(days => $1),
+         COALESCE((SELECT min(started_at) FROM jobs
+                   WHERE kind = 'backup' AND status = 'running'
+                     AND GREATEST(updated_at, COALESCE(heartbeat_at, updated_at)) > now() - interval '1 hour'), now()))`,
+      [keepDays],
+    );
   }
 
   /** Ids of every snapshot in the catalog (to compare with the store's records). */
