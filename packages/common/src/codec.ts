@@ -117,8 +117,8 @@ export async function compressAsync(plain: Buffer, spec: CodecSpec): Promise<Com
   if (spec.name === "none" || plain.length < MIN_COMPRESS) return { codec: "none", data: plain };
   if (spec.name === "lz4") return worthIt(plain, await lz4Lib().compress(plain), "lz4");
   const level = spec.level ?? ZSTD_DEFAULT_LEVEL;
-  const idle = idleAsyncEncoders.get(level) ?? [];
-  idleAsyncEncoders.set(level, idle);
+  let idle = idleAsyncEncoders.get(level);
+  if (!idle) idleAsyncEncoders.set(level, (idle = []));
   const encoder = idle.pop() ?? new (zstdLib().Encoder)(level);
   try {
     return worthIt(plain, await encoder.encode(plain), "zstd");

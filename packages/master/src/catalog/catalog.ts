@@ -545,8 +545,8 @@ export class Catalog {
   /**
    * Deleted chunks become tombstones, which a sealing backup checks the chunks it reused against.
    * A tombstone goes once it is older than `keepDays` and than every live backup job (running, with
-   * progress or a heartbeat in the last hour), so even a backup that runs for weeks still sees what GC deleted
-   * after it started.
+   * progress or a heartbeat in the last hour), so even a backup that runs for weeks still sees what
+   * GC deleted after it started.
    */
   async markGcDeleted(ids: string[], keepDays = 7): Promise<void> {
     await this.pool.query(
