@@ -68,6 +68,20 @@ export class Testbed {
     });
   }
 
+  /**
+   * Like cli() without blocking this process's event loop: needed when this process serves the
+   * node the master will call (a hostile agent in the test process would never answer otherwise).
+   */
+  async cliAwait(args: string[]): Promise<CliResult> {
+    const p = this.cliAsync(args);
+    let stdout = "";
+    let stderr = "";
+    p.stdout!.on("data", (d: Buffer) => (stdout += d.toString()));
+    p.stderr!.on("data", (d: Buffer) => (stderr += d.toString()));
+    const code = await new Promise<number>((resolve) => p.once("close", (c) => resolve(c ?? -1)));
+    return { code, stdout, stderr };
+  }
+
   ok(args: string[]): string {
     const r = this.cli(args);
     if (r.code !== 0) throw new Error(`pullback ${args.join(" ")} exited ${r.code}: ${r.stderr}${r.stdout}`);
@@ -92,6 +106,14 @@ export class Testbed {
 
   /** Enrolls a node, unpacks its bundle and starts its agent. */
   async addAgent(node: string, backupAllow: string[], restoreAllow: string[], extraYaml = ""): Promise<void> {
+    const { dir, port } = await this.enroll(node, backupAllow, restoreAllow);
+    if (extraYaml) appendFileSync(join(dir, "agent.yaml"), extraYaml);
+    this.agents.set(node, { proc: null, dir, port });
+    await this.startAgent(node);
+  }
+
+  /** Enrolls a node on a free loopback port and unpacks its bundle (config, certificate, key). */
+  async enroll(node: string, backupAllow: string[], restoreAllow: string[]): Promise<{ dir: string; port: number }> {
     const port = await freePort();
     const agentDir = join(this.dir, `agent-${node}`);
     mkdirSync(agentDir);
@@ -104,9 +126,7 @@ export class Testbed {
     ]);
     const t = spawnSync("tar", ["-xzf", bundle, "-C", agentDir]);
     if (t.status !== 0) throw new Error(`cannot unpack ${bundle}: ${t.stderr}`);
-    if (extraYaml) appendFileSync(join(agentDir, "agent.yaml"), extraYaml);
-    this.agents.set(node, { proc: null, dir: agentDir, port });
-    await this.startAgent(node);
+    return { dir: agentDir, port };
   }
 
   /** The agent config's text with a top-level key replaced (YAML; used to add sections). */
