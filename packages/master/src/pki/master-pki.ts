@@ -5,7 +5,7 @@
  * directory has no CA key: the master can then neither issue nor revoke, only install what the
  * offline CA signed. Enrollment bundles never carry the CA key.
  */
-import { existsSync, renameSync, rmSync, readFileSync } from "node:fs";
+import { existsSync, mkdirSync, renameSync, rmSync, readFileSync } from "node:fs";
 import { X509Certificate } from "node:crypto";
 import {
   PkiError,
@@ -105,6 +105,7 @@ export class MasterPki {
     const cert = new X509Certificate(caCertPem);
     if (!cert.ca || !cert.checkIssued(cert)) throw new PkiError("wrong-ca", "--ca-cert is not a self-signed CA certificate", "pass the ca.crt made by `pullback ca init --dir DIR`");
     if (revocationsJson !== undefined) verifyRevocationList(revocationsJson, caCertPem);
+    mkdirSync(this.dir, { recursive: true, mode: 0o700 });
     this.ca.write("ca.crt", caCertPem, 0o644);
     if (revocationsJson !== undefined) this.ca.write("revoked.json", revocationsJson, 0o644);
   }
