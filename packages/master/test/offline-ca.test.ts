@@ -11,6 +11,8 @@ import { mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, wr
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { SnapshotRecord } from "@pullback/common";
+import { Revocations, normalizeSerial, type TlsIdentity } from "@pullback/common/pki/index";
+import { connectAgent } from "@pullback/common/rpc/index";
 import { createTestDatabase, type TestDatabase } from "../src/catalog/test-db.js";
 import { AGENT_CLI, MASTER_CLI, freePort, type CliResult } from "./support/testbed.js";
 
@@ -31,6 +33,15 @@ function master(args: string[]): CliResult {
 function ok(r: CliResult, what: string): string {
   assert.equal(r.code, 0, `${what} exited ${r.code}: ${r.stderr}${r.stdout}`);
   return r.stdout;
+}
+
+async function infoWith(port: number, id: TlsIdentity): Promise<string> {
+  const client = connectAgent(`127.0.0.1:${port}`, "web1", id, { masterVersion: "stolen", infoDeadlineMs: 10_000 });
+  try {
+    return (await client.info()).nodeName;
+  } finally {
+    client.close();
+  }
 }
 
 /** Every file under `root`, recursively. */
@@ -126,9 +137,26 @@ test("an offline-CA master enrolls a node by CSR and backs it up over mTLS; its 
   const caKey = readFileSync(join(caDir, "ca.key"));
   for (const f of filesUnder(home)) assert.ok(!readFileSync(f).includes(caKey.subarray(40, 120)), `${f} contains CA key material`);
 
+  // Renewal in offline mode: the master makes its next key, the CA signs it, and the replaced
+  // certificate is revoked at the CA; after one contact the agent refuses a thief holding the old one.
+  const initialList = readFileSync(join(caDir, "revoked.json"), "utf8");
+  const pki = join(home, "pki");
+  const caPem = readFileSync(join(pki, "ca.crt"), "utf8");
+  const stolen: TlsIdentity = { caPem, certPem: readFileSync(join(pki, "master.crt"), "utf8"), keyPem: readFileSync(join(pki, "master.key"), "utf8"), revocations: new Revocations(caPem) };
+  assert.equal(await infoWith(port, stolen), "web1");
+  const renew = JSON.parse(ok(master(["init", "--renew-master-cert", "--json"]), "init --renew-master-cert")) as { pendingCsr: string };
+  assert.equal(renew.pendingCsr, join(pki, "master-next.csr"));
+  ok(run(MASTER_CLI, ["ca", "sign", "--dir", caDir, "--master", renew.pendingCsr, "--out", join(dir, "master2.crt")]), "ca sign --master (renewal)");
+  const installed = JSON.parse(ok(master(["init", "--master-cert", join(dir, "master2.crt"), "--json"]), "init --master-cert (renewal)")) as { installed: { replaced: string } };
+  assert.equal(installed.installed.replaced, normalizeSerial(new X509Certificate(stolen.certPem).serialNumber));
+  ok(run(MASTER_CLI, ["ca", "revoke", "--dir", caDir, installed.installed.replaced]), "ca revoke old master");
+  ok(run(MASTER_CLI, ["ca", "crl", "--dir", caDir, "--out", join(dir, "crl-master.json")]), "ca crl");
+  ok(master(["revocations", "import", join(dir, "crl-master.json")]), "revocations import");
+  ok(master(["node", "info", "web1"]), "node info with the renewed certificate");
+  await assert.rejects(infoWith(port, stolen), /revoked/);
+
   // Revocation flows from the offline CA through the master to the node: the master then refuses
   // to talk to the revoked node.
-  const initialList = readFileSync(join(caDir, "revoked.json"), "utf8");
   ok(run(MASTER_CLI, ["ca", "revoke", "--dir", caDir, "web1"]), "ca revoke");
   ok(run(MASTER_CLI, ["ca", "crl", "--dir", caDir, "--out", join(dir, "crl.json")]), "ca crl");
   ok(master(["revocations", "import", join(dir, "crl.json")]), "revocations import");
