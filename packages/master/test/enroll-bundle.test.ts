@@ -8,7 +8,8 @@ import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
 import { chmodSync, chownSync, existsSync, linkSync, mkdirSync, readFileSync, readdirSync, statSync, symlinkSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { MASTER_CLI, Testbed } from "./support/testbed.js";
+import { assertKeyMatchesCertificate, verifyCertificate } from "@pullback/common/pki/index";
+import { AGENT_CLI, MASTER_CLI, Testbed } from "./support/testbed.js";
 import { requireTool } from "./support/tools.js";
 
 const ATTACKER = "pullback-attacker";
@@ -107,4 +108,24 @@ test("the bundle is 0600 from its first byte, even under umask 000 (every create
   }
   assert.equal(statSync(bundle).mode & 0o777, 0o600);
   assert.ok(existsSync(bundle));
+});
+
+test("online --csr: the master signs the node's own key and the bundle carries no private key", () => {
+  const nodePki = join(tb.dir, "node-web5/pki");
+  const keygen = spawnSync(process.execPath, [AGENT_CLI, "keygen", "--dir", nodePki, "--node", "web5"], { encoding: "utf8" });
+  assert.equal(keygen.status, 0, keygen.stderr);
+  const bundle = join(shared, "web5.tgz");
+  assert.equal(enroll("web5", bundle, ["--csr", join(nodePki, "agent.csr")]).code, 0);
+  const unpacked = join(tb.dir, "web5-unpacked");
+  mkdirSync(unpacked);
+  assert.equal(spawnSync("tar", ["-xzf", bundle, "-C", unpacked]).status, 0);
+  assert.deepEqual(readdirSync(join(unpacked, "pki")).sort(), ["agent.crt", "ca.crt", "revoked.json"]);
+  const certPem = readFileSync(join(unpacked, "pki/agent.crt"), "utf8");
+  assertKeyMatchesCertificate(readFileSync(join(nodePki, "agent.key"), "utf8"), certPem, "agent certificate", "re-enroll");
+  assert.equal(verifyCertificate(certPem, readFileSync(join(unpacked, "pki/ca.crt"), "utf8"), { role: "agent", nodeName: "web5" }).commonName, "web5");
+  // A request made for another node is not signed under this name.
+  const wrong = enroll("web6", join(shared, "web6.tgz"), ["--csr", join(nodePki, "agent.csr")]);
+  assert.equal(wrong.code, 4);
+  assert.match(wrong.stderr, /request is for "web5", not for node web6/);
+  assert.equal(existsSync(join(shared, "web6.tgz")), false);
 });

@@ -6,7 +6,7 @@
  */
 import { spawnSync } from "node:child_process";
 import { randomBytes } from "node:crypto";
-import { closeSync, fchmodSync, fsyncSync, mkdirSync, mkdtempSync, openSync, renameSync, rmSync, unlinkSync, writeFileSync } from "node:fs";
+import { closeSync, existsSync, fchmodSync, fsyncSync, mkdirSync, mkdtempSync, openSync, renameSync, rmSync, unlinkSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { basename, dirname, join } from "node:path";
 
@@ -53,13 +53,23 @@ export function writeAgentBundle(path: string, contents: BundleContents, opts: {
   }
 }
 
+function existsError(path: string): BundleExistsError {
+  return new BundleExistsError(`${path} already exists; it was left untouched: remove it, choose another --out, or pass --force to replace it`);
+}
+
+/**
+ * Early refusal, before a certificate is issued for a bundle that cannot be written. Only a
+ * courtesy: the O_EXCL open in writeAgentBundle is what holds against a file planted meanwhile.
+ */
+export function assertBundlePathFree(path: string): void {
+  if (existsSync(path)) throw existsError(path);
+}
+
 function openExclusive(target: string, path: string): number {
   try {
     return openSync(target, "wx", 0o600);
   } catch (e) {
-    if ((e as NodeJS.ErrnoException).code === "EEXIST") {
-      throw new BundleExistsError(`${path} already exists; it was left untouched: remove it, choose another --out, or pass --force to replace it`);
-    }
+    if ((e as NodeJS.ErrnoException).code === "EEXIST") throw existsError(path);
     throw new Error(`cannot create ${path}: ${(e as Error).message}`);
   }
 }

@@ -32,7 +32,8 @@ export interface IssuedRecord {
 /** Who a CSR is signed for: the CA operator decides, the CSR's own name only has to agree. */
 export type SignFor = { role: "agent"; node: string } | { role: "master" };
 
-export const MASTER_RECORD_NAME = "master";
+/** Issued records of master certificates; "_" cannot start a node name, so no node shares them. */
+export const MASTER_RECORD_NAME = "_master";
 
 export class CaDirectory {
   constructor(readonly dir: string) {}

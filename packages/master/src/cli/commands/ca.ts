@@ -76,7 +76,8 @@ export const caSignCommand: Command = {
     const written = emit(values, certPem);
     if (written) {
       const next = signFor.role === "agent" ? `pullback enroll ${record.node} --cert ${written} --allow DIR ...` : `pullback init --master-cert ${written}`;
-      out.result({ ...record, cert: written }, () => `signed certificate ${record.serial} for ${record.node} (valid until ${record.notAfter}): ${written}\nnext, on the master: ${next}`);
+      const whom = signFor.role === "agent" ? `node ${signFor.node}` : "the master";
+      out.result({ ...record, cert: written }, () => `signed certificate ${record.serial} for ${whom} (valid until ${record.notAfter}): ${written}\nnext, on the master: ${next}`);
     }
     return EXIT.OK;
   },

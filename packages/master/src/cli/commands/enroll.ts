@@ -1,8 +1,8 @@
-import { existsSync, readFileSync } from "node:fs";
+import { readFileSync } from "node:fs";
 import { resolve } from "node:path";
 import { assertNodeName } from "@pullback/common/pki/index";
 import { openHome } from "../../home/master-home.js";
-import { BundleExistsError, writeAgentBundle } from "../../pki/agent-bundle.js";
+import { BundleExistsError, assertBundlePathFree, writeAgentBundle } from "../../pki/agent-bundle.js";
 import { enrollNode, type NodeCredential } from "../../pki/enrollment.js";
 import { MasterPki } from "../../pki/master-pki.js";
 import { EXIT, UsageError } from "../exit-codes.js";
@@ -57,26 +57,24 @@ export const enrollCommand: Command = {
     const pki = new MasterPki(home.pkiDir);
     if (!pki.exists()) throw new UsageError(`no CA in ${home.pkiDir}: run \`pullback init\` first`);
     const bundle = resolve(str(values, "out") ?? `${node}.agent-bundle.tar.gz`);
-    // Refuse before issuing, so a refused bundle path does not leave a recorded, unused certificate.
-    if (existsSync(bundle) && values.force !== true) throw new UsageError(`${bundle} already exists; it was left untouched: remove it, choose another --out, or pass --force to replace it`);
     const credential: NodeCredential = csr ? { kind: "csr", pem: readInput(csr, "--csr") } : cert ? { kind: "signed-cert", pem: readInput(cert, "--cert") } : { kind: "new-key" };
-    const enrolled = await enrollNode(pki, node, credential);
-    try {
+    const enrolled = await refusedBundleIsUsageError(async () => {
+      // Refuse before issuing, so a refused bundle path does not leave a recorded, unused certificate.
+      if (values.force !== true) assertBundlePathFree(bundle);
+      const issued = await enrollNode(pki, node, credential);
       writeAgentBundle(
         bundle,
         {
           agentYaml: agentYaml(node, str(values, "listen")!, backupAllow, list(values, "restore-allow")),
-          caCertPem: enrolled.caCertPem,
-          certPem: enrolled.certPem,
-          keyPem: enrolled.keyPem,
-          revocationsJson: JSON.stringify(enrolled.revocations, null, 2) + "\n",
+          caCertPem: issued.caCertPem,
+          certPem: issued.certPem,
+          keyPem: issued.keyPem,
+          revocationsJson: JSON.stringify(issued.revocations, null, 2) + "\n",
         },
         { force: values.force === true },
       );
-    } catch (e) {
-      if (e instanceof BundleExistsError) throw new UsageError(e.message);
-      throw e;
-    }
+      return issued;
+    });
     const address = str(values, "address");
     if (address) await withContext(homeDir, async (ctx) => (await ctx.catalog()).ensureNode(node, address));
     const record = enrolled.record;
@@ -94,6 +92,16 @@ export const enrollCommand: Command = {
     return EXIT.OK;
   },
 };
+
+/** A bundle path that is taken is the operator's to fix: a usage error, not a failure. */
+async function refusedBundleIsUsageError<T>(f: () => Promise<T>): Promise<T> {
+  try {
+    return await f();
+  } catch (e) {
+    if (e instanceof BundleExistsError) throw new UsageError(e.message);
+    throw e;
+  }
+}
 
 function readInput(path: string, option: string): string {
   try {
