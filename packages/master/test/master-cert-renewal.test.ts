@@ -67,3 +67,11 @@ test("after renewal and one contact, the agent refuses the old master certificat
   await assert.rejects(infoWith(stolen), /revoked/i);
   assert.equal(tb.json<{ nodeName: string }>(["node", "info", "web1"]).nodeName, "web1", "the renewed master still works");
 });
+
+test("online revoke NODE: the master refuses the node's certificate from then on", () => {
+  const r = tb.json<{ revoked: string[] }>(["revoke", "web1"]);
+  assert.equal(r.revoked.length, 1);
+  const info = tb.cli(["node", "info", "web1"]);
+  assert.notEqual(info.code, 0);
+  assert.match(info.stderr, /revoked certificate/);
+});
