@@ -7,7 +7,7 @@ import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
 import { spawn, spawnSync, type ChildProcess } from "node:child_process";
 import { X509Certificate, createPrivateKey, createPublicKey, randomBytes } from "node:crypto";
-import { mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { mkdirSync, mkdtempSync, readFileSync, readdirSync, renameSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { SnapshotRecord } from "@pullback/common";
@@ -168,4 +168,24 @@ test("an offline-CA master enrolls a node by CSR and backs it up over mTLS; its 
   const rollback = master(["revocations", "import", join(dir, "old-crl.json")]);
   assert.equal(rollback.code, 4, rollback.stderr);
   assert.match(rollback.stderr, /older than the one the master holds/);
+});
+
+test("an online master becomes offline by moving its CA directory's key away; it then cannot sign", () => {
+  const home2 = join(dir, "master2");
+  const moved = join(dir, "removable-media/ca2");
+  ok(run(MASTER_CLI, ["--home", home2, "init"]), "init (online)");
+  mkdirSync(moved, { recursive: true, mode: 0o700 });
+  // The CA directory layout is the same on both sides: move the key, copy the rest.
+  for (const f of ["ca.crt", "revoked.json"]) writeFileSync(join(moved, f), readFileSync(join(home2, "pki", f)));
+  renameSync(join(home2, "pki/ca.key"), join(moved, "ca.key"));
+  const init = JSON.parse(ok(run(MASTER_CLI, ["--home", home2, "init", "--json"]), "init (now offline)")) as { mode: string; createdCa: boolean };
+  assert.equal(init.mode, "offline");
+  assert.equal(init.createdCa, false, "init must never make a new CA over the existing certificate");
+  const enroll = run(MASTER_CLI, ["--home", home2, "enroll", "web9", "--allow", "/srv", "--out", join(dir, "web9.tgz")]);
+  assert.equal(enroll.code, 4);
+  assert.match(enroll.stderr, /offline CA mode/);
+  const revoke = run(MASTER_CLI, ["--home", home2, "revoke", "0123456789abcdef"]);
+  assert.equal(revoke.code, 4);
+  assert.match(revoke.stderr, /pullback ca revoke --dir/);
+  ok(run(MASTER_CLI, ["ca", "revoke", "--dir", moved, "0123456789abcdef"]), "ca revoke on the moved CA");
 });

@@ -13,6 +13,7 @@ import {
   describeCertificate,
   hints,
   issueMasterCertificate,
+  parseCertificate,
   loadTlsIdentity,
   verifyCertificate,
   verifyRevocationList,
@@ -81,15 +82,15 @@ export class MasterPki {
     if (opts.renewMaster || !hasMaster) {
       const old = hasMaster ? describeCertificate(new X509Certificate(readFileSync(this.p("master.crt")))).serial : null;
       const m = await issueMasterCertificate(this.ca.keyPair());
-      const record = this.ca.record(MASTER_RECORD_NAME, m.certPem);
-      // The new pair is in place before the old serial is revoked: a crash between the two leaves a
-      // working master whose old certificate is still valid, and re-running the renewal fixes it.
-      this.ca.write("master.key", m.keyPem, 0o600);
-      this.ca.write("master.crt", m.certPem, 0o644);
-      if (old && old !== record.serial) {
+      this.ca.record(MASTER_RECORD_NAME, m.certPem);
+      // Revoke first, then install: a crash in between leaves a master whose certificate is refused
+      // at startup with "renew it" (fail closed), never a new certificate beside a valid old one.
+      if (old) {
         this.ca.revokeSerials([old]);
         revokedMaster = old;
       }
+      this.ca.write("master.key", m.keyPem, 0o600);
+      this.ca.write("master.crt", m.certPem, 0o644);
       issuedMaster = true;
     }
     return { createdCa, issuedMaster, mode: "online", revokedMaster, pendingCsr: null };
@@ -102,7 +103,7 @@ export class MasterPki {
       if (!same) throw new PkiError("wrong-ca", `${this.dir} already holds a different CA certificate`, "use a new master home for a different CA");
       return;
     }
-    const cert = new X509Certificate(caCertPem);
+    const cert = parseCertificate(caCertPem, "--ca-cert");
     if (!cert.ca || !cert.checkIssued(cert)) throw new PkiError("wrong-ca", "--ca-cert is not a self-signed CA certificate", "pass the ca.crt made by `pullback ca init --dir DIR`");
     if (revocationsJson !== undefined) verifyRevocationList(revocationsJson, caCertPem);
     mkdirSync(this.dir, { recursive: true, mode: 0o700 });
