@@ -3,7 +3,7 @@
  * certificate issued, so `revoke NODE` can find its serials. The master's own PKI directory is one
  * (online mode, the default); `pullback ca --dir DIR` keeps one off the master (offline mode).
  */
-import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { X509Certificate } from "node:crypto";
 import {
@@ -67,6 +67,13 @@ export class CaDirectory {
   write(name: string, text: string, mode: number): void {
     // Write-then-rename so an interrupted write never leaves half a file.
     writeFileSync(this.p(name + ".tmp"), text, { mode });
+    renameSync(this.p(name + ".tmp"), this.p(name));
+  }
+
+  /** A private key: the temporary file is created O_EXCL 0600 (never a leftover with other modes). */
+  writeSecret(name: string, text: string): void {
+    rmSync(this.p(name + ".tmp"), { force: true });
+    writePrivateFile(this.p(name + ".tmp"), text);
     renameSync(this.p(name + ".tmp"), this.p(name));
   }
 

@@ -89,7 +89,7 @@ export class MasterPki {
         this.ca.revokeSerials([old]);
         revokedMaster = old;
       }
-      this.ca.write("master.key", m.keyPem, 0o600);
+      this.ca.writeSecret("master.key", m.keyPem);
       this.ca.write("master.crt", m.certPem, 0o644);
       issuedMaster = true;
     }
