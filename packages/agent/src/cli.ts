@@ -5,7 +5,8 @@
  */
 import { parseArgs } from "node:util";
 import { ConfigError } from "@pullback/common";
-import { PkiError } from "@pullback/common/pki/index";
+import { join } from "node:path";
+import { PkiError, assertNodeName, writeKeyRequest, writeRequestForKey } from "@pullback/common/pki/index";
 import { loadAgentConfig } from "./config/agent-config.js";
 import { loadAgentIdentity, startAgent } from "./server/agent-daemon.js";
 import { AGENT_VERSION } from "./version.js";
@@ -15,6 +16,10 @@ const HELP = `pullback-agent ${AGENT_VERSION}: answers a Pullback master's backu
 usage:
   pullback-agent serve --config FILE   listen for the master (see deploy/examples/agent.yaml)
   pullback-agent check --config FILE   validate the config and certificates, then exit
+  pullback-agent keygen --dir PKI_DIR --node NODE
+                                       make this node's key (stays here) and a CSR for the CA
+  pullback-agent csr --dir PKI_DIR --node NODE
+                                       a new CSR for the existing key (certificate renewal)
   pullback-agent --version
 
 Options: --json (check: machine-readable result), -h/--help.
@@ -24,7 +29,7 @@ async function main(argv: string[]): Promise<number> {
   const { values, positionals } = parseArgs({
     args: argv,
     allowPositionals: true,
-    options: { config: { type: "string" }, json: { type: "boolean" }, help: { type: "boolean", short: "h" }, version: { type: "boolean" } },
+    options: { config: { type: "string" }, dir: { type: "string" }, node: { type: "string" }, json: { type: "boolean" }, help: { type: "boolean", short: "h" }, version: { type: "boolean" } },
   });
   if (values.version) {
     process.stdout.write(`${AGENT_VERSION}\n`);
@@ -34,6 +39,18 @@ async function main(argv: string[]): Promise<number> {
   if (values.help || !cmd) {
     process.stdout.write(HELP + "\n");
     return values.help ? 0 : 2;
+  }
+  if (cmd === "keygen" || cmd === "csr") {
+    if (!values.dir || !values.node) {
+      process.stderr.write(`pullback-agent: ${cmd} needs --dir PKI_DIR (the agent's pki directory) and --node NODE\n`);
+      return 2;
+    }
+    const node = assertNodeName(values.node);
+    const csr = join(values.dir, "agent.csr");
+    if (cmd === "keygen") await writeKeyRequest(values.dir, "agent", node);
+    else writeRequestForKey(join(values.dir, "agent.key"), csr, node);
+    process.stdout.write(`wrote ${csr}; the key stays in ${values.dir}. Have the CA sign it: pullback enroll ${node} --csr agent.csr ... (or pullback ca sign --dir CA_DIR --node ${node} agent.csr)\n`);
+    return 0;
   }
   if (cmd !== "serve" && cmd !== "check") {
     process.stderr.write(`pullback-agent: unknown command ${cmd}; see --help\n`);

@@ -1,7 +1,7 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { X509Certificate } from "node:crypto";
-import { mkdtempSync, writeFileSync, rmSync } from "node:fs";
+import { mkdtempSync, writeFileSync, rmSync, readFileSync, statSync, symlinkSync, existsSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import forge from "node-forge";
@@ -11,6 +11,12 @@ import {
   assertKeyMatchesCertificate,
   assertNodeName,
   createCa,
+  createCsr,
+  generateRsaKeyPair,
+  readCsr,
+  signAgentKey,
+  signMasterKey,
+  writeKeyRequest,
   issueAgentCertificate,
   issueMasterCertificate,
   loadRevocations,
@@ -145,5 +151,55 @@ test("node names are canonical DNS names", () => {
   assert.equal(assertNodeName("db1.example.org"), "db1.example.org");
   for (const bad of ["Web1", "-web", "web_1", "", "a..b", "x, URI:pullback:role:master"]) {
     assert.throws(() => assertNodeName(bad), pkiError("invalid-node-name"), bad);
+  }
+});
+
+test("a CSR certifies the requester's own key: the CA decides role and name, the key never travels", async () => {
+  const keys = await generateRsaKeyPair(2048);
+  const csr = readCsr(createCsr(keys.privateKeyPem, "web1"));
+  assert.equal(csr.commonName, "web1");
+  const agentPem = signAgentKey(ca, "web1", csr.publicKeyPem);
+  const info = verifyCertificate(agentPem, ca.certPem, { role: "agent", nodeName: "web1" });
+  assert.deepEqual(info.dnsNames, ["web1"]);
+  assert.deepEqual(new X509Certificate(agentPem).keyUsage, ["1.3.6.1.5.5.7.3.1"]);
+  assertKeyMatchesCertificate(keys.privateKeyPem, agentPem, "agent certificate", "re-enroll");
+  const masterPem = signMasterKey(ca, csr.publicKeyPem);
+  assert.equal(verifyCertificate(masterPem, ca.certPem, { role: "master" }).role, "master");
+  assert.deepEqual(new X509Certificate(masterPem).keyUsage, ["1.3.6.1.5.5.7.3.2"]);
+});
+
+test("a CSR whose key was swapped after signing is refused (no proof of possession)", async () => {
+  const mine = await generateRsaKeyPair(2048);
+  const theirs = await generateRsaKeyPair(2048);
+  const req = forge.pki.certificationRequestFromPem(createCsr(mine.privateKeyPem, "web1"));
+  // Keep the signature, put someone else's public key in: the CA must not certify that key.
+  req.publicKey = forge.pki.publicKeyFromPem(theirs.publicKeyPem);
+  (req as { certificationRequestInfo: unknown }).certificationRequestInfo = null; // forge re-encodes from the fields
+  const forged = forge.pki.certificationRequestToPem(req);
+  assert.equal(
+    forge.pki.publicKeyToPem(forge.pki.certificationRequestFromPem(forged).publicKey!).replace(/\s/g, ""),
+    theirs.publicKeyPem.replace(/\s/g, ""),
+    "the forged request carries the other key",
+  );
+  assert.throws(() => readCsr(forged), pkiError("bad-csr", /signature does not match/));
+  assert.throws(() => readCsr("not a csr"), pkiError("bad-csr", /not a PEM certificate signing request/));
+});
+
+test("keygen makes a 0600 key with O_EXCL: an existing key or a planted symlink is never written", async () => {
+  const dir = mkdtempSync(join(tmpdir(), "pki-test-"));
+  const old = process.umask(0);
+  try {
+    const files = await writeKeyRequest(join(dir, "pki"), "agent", "web1");
+    assert.equal(statSync(files.key).mode & 0o777, 0o600);
+    assert.equal(readCsr(readFileSync(files.csr, "utf8")).commonName, "web1");
+    const key = readFileSync(files.key, "utf8");
+    await assert.rejects(writeKeyRequest(join(dir, "pki"), "agent", "web1"), /already exists/);
+    assert.equal(readFileSync(files.key, "utf8"), key, "the existing key is kept");
+    symlinkSync(join(dir, "loot.key"), join(dir, "pki", "other.key"));
+    await assert.rejects(writeKeyRequest(join(dir, "pki"), "other", "web1"), /EEXIST/);
+    assert.equal(existsSync(join(dir, "loot.key")), false, "nothing written through the symlink");
+  } finally {
+    process.umask(old);
+    rmSync(dir, { recursive: true, force: true });
   }
 });

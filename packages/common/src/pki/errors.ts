@@ -13,7 +13,8 @@ export type PkiErrorCode =
   | "revoked"
   | "key-mismatch"
   | "bad-revocation-list"
-  | "invalid-node-name";
+  | "invalid-node-name"
+  | "bad-csr";
 
 export class PkiError extends Error {
   override readonly name = "PkiError";

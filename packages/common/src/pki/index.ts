@@ -4,6 +4,8 @@ export * from "./names.js";
 export * from "./roles.js";
 export * from "./keys.js";
 export * from "./issue.js";
+export * from "./csr.js";
+export * from "./key-request.js";
 export * from "./load.js";
 export * from "./verify.js";
 export * from "./revocation.js";

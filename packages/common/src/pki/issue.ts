@@ -116,29 +116,39 @@ export async function createCa(opts: Validity & { name?: string } = {}): Promise
 /** The master's client certificate: clientAuth only, role master. */
 export async function issueMasterCertificate(ca: CertKeyPair, opts: Validity & { name?: string } = {}): Promise<CertKeyPair> {
   const keys = await generateRsaKeyPair(2048);
-  const certPem = issueCertificate({
+  return { certPem: signMasterKey(ca, keys.publicKeyPem, opts), keyPem: keys.privateKeyPem };
+}
+
+/** Certifies a master public key whose private key stays where it was made (CSR enrollment). */
+export function signMasterKey(ca: CertKeyPair, publicKeyPem: string, opts: Validity & { name?: string } = {}): string {
+  return issueCertificate({
     ...opts,
     commonName: opts.name ?? "pullback-master",
     organizationalUnit: "master",
-    publicKeyPem: keys.publicKeyPem,
+    publicKeyPem,
     isCa: false,
     role: "master",
     extKeyUsage: ["clientAuth"],
     issuer: ca,
     validityDays: LEAF_VALIDITY_DAYS,
   });
-  return { certPem, keyPem: keys.privateKeyPem };
 }
 
 /** An agent's server certificate: CN and the only DNS SAN are the node name; serverAuth only. */
 export async function issueAgentCertificate(ca: CertKeyPair, nodeName: string, opts: Validity = {}): Promise<CertKeyPair> {
   assertNodeName(nodeName);
   const keys = await generateRsaKeyPair(2048);
-  const certPem = issueCertificate({
+  return { certPem: signAgentKey(ca, nodeName, keys.publicKeyPem, opts), keyPem: keys.privateKeyPem };
+}
+
+/** Certifies a node's public key whose private key never left the node (CSR enrollment). */
+export function signAgentKey(ca: CertKeyPair, nodeName: string, publicKeyPem: string, opts: Validity = {}): string {
+  assertNodeName(nodeName);
+  return issueCertificate({
     ...opts,
     commonName: nodeName,
     organizationalUnit: "agent",
-    publicKeyPem: keys.publicKeyPem,
+    publicKeyPem,
     isCa: false,
     role: "agent",
     dnsNames: [nodeName],
@@ -146,5 +156,4 @@ export async function issueAgentCertificate(ca: CertKeyPair, nodeName: string, o
     issuer: ca,
     validityDays: LEAF_VALIDITY_DAYS,
   });
-  return { certPem, keyPem: keys.privateKeyPem };
 }

@@ -10,7 +10,8 @@ import { defaultHomeDir } from "../home/master-home.js";
 import type { Command, OptionSpec } from "./command.js";
 import { backupCommand } from "./commands/backup.js";
 import { catalogRebuildCommand } from "./commands/catalog.js";
-import { enrollCommand, revocationsExportCommand, revokeCommand } from "./commands/enroll.js";
+import { caCrlCommand, caInitCommand, caRevokeCommand, caSignCommand } from "./commands/ca.js";
+import { enrollCommand, revocationsExportCommand, revocationsImportCommand, revokeCommand } from "./commands/enroll.js";
 import { forgetCommand, gcCommand, protectCommand } from "./commands/gc.js";
 import { initCommand } from "./commands/init.js";
 import { policyAddCommand, policyApplyCommand, policyListCommand, policySetCommand, policyShowCommand, sourceSetCommand } from "./commands/policy.js";
@@ -28,6 +29,11 @@ export const COMMANDS: Command[] = [
   enrollCommand,
   revokeCommand,
   revocationsExportCommand,
+  revocationsImportCommand,
+  caInitCommand,
+  caSignCommand,
+  caRevokeCommand,
+  caCrlCommand,
   nodeAddCommand,
   nodeInfoCommand,
   nodeListCommand,

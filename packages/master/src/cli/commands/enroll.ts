@@ -1,9 +1,9 @@
-import { spawnSync } from "node:child_process";
-import { mkdtempSync, mkdirSync, rmSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join, resolve } from "node:path";
+import { readFileSync } from "node:fs";
+import { resolve } from "node:path";
 import { assertNodeName } from "@pullback/common/pki/index";
 import { openHome } from "../../home/master-home.js";
+import { BundleExistsError, assertBundlePathFree, writeAgentBundle } from "../../pki/agent-bundle.js";
+import { enrollNode, type NodeCredential } from "../../pki/enrollment.js";
 import { MasterPki } from "../../pki/master-pki.js";
 import { EXIT, UsageError } from "../exit-codes.js";
 import { list, str, type Command } from "../command.js";
@@ -30,7 +30,8 @@ log:
 
 export const enrollCommand: Command = {
   name: ["enroll"],
-  usage: "pullback enroll NODE --allow DIR... [--restore-allow DIR]... [--listen HOST:PORT] [--address HOST:PORT] [--out FILE]",
+  usage:
+    "pullback enroll NODE --allow DIR... [--restore-allow DIR]... [--listen HOST:PORT] [--address HOST:PORT] [--csr FILE | --cert FILE] [--out FILE] [--force]",
   summary: "issue a node's certificate and write its agent bundle (install it with deploy/install-agent.sh)",
   args: [1, 1],
   options: {
@@ -38,7 +39,10 @@ export const enrollCommand: Command = {
     "restore-allow": { type: "string", multiple: true },
     listen: { type: "string", default: "0.0.0.0:7443" },
     address: { type: "string" },
+    csr: { type: "string" },
+    cert: { type: "string" },
     out: { type: "string" },
+    force: { type: "boolean" },
   },
   async run({ positionals, values, homeDir, out }) {
     const node = positionals[0]!;
@@ -46,32 +50,41 @@ export const enrollCommand: Command = {
     const backupAllow = list(values, "allow");
     if (backupAllow.length === 0) throw new UsageError("give at least one --allow DIR: the directories this node lets the master back up");
     for (const d of [...backupAllow, ...list(values, "restore-allow")]) if (!d.startsWith("/")) throw new UsageError(`${d} is not an absolute path`);
+    const csr = str(values, "csr");
+    const cert = str(values, "cert");
+    if (csr && cert) throw new UsageError("give --csr (the master signs it) or --cert (signed by the offline CA), not both");
     const home = openHome(homeDir);
     const pki = new MasterPki(home.pkiDir);
     if (!pki.exists()) throw new UsageError(`no CA in ${home.pkiDir}: run \`pullback init\` first`);
-    const issued = await pki.issueAgent(node);
     const bundle = resolve(str(values, "out") ?? `${node}.agent-bundle.tar.gz`);
-    const tmp = mkdtempSync(join(tmpdir(), "pullback-enroll-"));
-    try {
-      mkdirSync(join(tmp, "pki"), { mode: 0o700 });
-      writeFileSync(join(tmp, "agent.yaml"), agentYaml(node, str(values, "listen")!, backupAllow, list(values, "restore-allow")), { mode: 0o600 });
-      writeFileSync(join(tmp, "pki/ca.crt"), pki.ca().certPem, { mode: 0o644 });
-      writeFileSync(join(tmp, "pki/agent.crt"), issued.certPem, { mode: 0o644 });
-      writeFileSync(join(tmp, "pki/agent.key"), issued.keyPem, { mode: 0o600 });
-      writeFileSync(join(tmp, "pki/revoked.json"), JSON.stringify(pki.revocationList(), null, 2) + "\n", { mode: 0o644 });
-      // The bundle holds the node's private key: readable by its owner only.
-      const r = spawnSync("tar", ["-czf", bundle, "-C", tmp, "agent.yaml", "pki"], { encoding: "utf8", env: { ...process.env, UMASK: "077" } });
-      if (r.status !== 0) throw new Error(`cannot write ${bundle}: ${r.stderr || r.error?.message}`);
-      spawnSync("chmod", ["600", bundle]);
-    } finally {
-      rmSync(tmp, { recursive: true, force: true });
-    }
+    const credential: NodeCredential = csr ? { kind: "csr", pem: readInput(csr, "--csr") } : cert ? { kind: "signed-cert", pem: readInput(cert, "--cert") } : { kind: "new-key" };
+    const enrolled = await refusedBundleIsUsageError(async () => {
+      // Refuse before issuing, so a refused bundle path does not leave a recorded, unused certificate.
+      if (values.force !== true) assertBundlePathFree(bundle);
+      const issued = await enrollNode(pki, node, credential);
+      writeAgentBundle(
+        bundle,
+        {
+          agentYaml: agentYaml(node, str(values, "listen")!, backupAllow, list(values, "restore-allow")),
+          caCertPem: issued.caCertPem,
+          certPem: issued.certPem,
+          keyPem: issued.keyPem,
+          revocationsJson: JSON.stringify(issued.revocations, null, 2) + "\n",
+        },
+        { force: values.force === true },
+      );
+      return issued;
+    });
     const address = str(values, "address");
     if (address) await withContext(homeDir, async (ctx) => (await ctx.catalog()).ensureNode(node, address));
-    out.result({ node, bundle, serial: issued.record.serial, notAfter: issued.record.notAfter, address: address ?? null }, () =>
+    const record = enrolled.record;
+    const keyNote = enrolled.keyPem
+      ? "contains the node's private key: copy it to the node securely, then delete it"
+      : "no private key inside: unpack it over the node's config directory, where keygen left agent.key";
+    out.result({ node, bundle, serial: record.serial, notAfter: record.notAfter, address: address ?? null, containsKey: enrolled.keyPem !== null }, () =>
       [
-        `issued certificate ${issued.record.serial} for ${node} (valid until ${issued.record.notAfter})`,
-        `agent bundle: ${bundle} (contains the node's private key: copy it to the node securely, then delete it)`,
+        `issued certificate ${record.serial} for ${node} (valid until ${record.notAfter})`,
+        `agent bundle: ${bundle} (${keyNote})`,
         `on the node: sudo bash install-agent.sh --bundle ${node}.agent-bundle.tar.gz --software pullback-agent-VERSION.tar.gz (built by "npm run package:agent")`,
         ...(address ? [] : [`then: pullback node add ${node} --address HOST:PORT`]),
       ].join("\n"),
@@ -80,6 +93,24 @@ export const enrollCommand: Command = {
   },
 };
 
+/** A bundle path that is taken is the operator's to fix: a usage error, not a failure. */
+async function refusedBundleIsUsageError<T>(f: () => Promise<T>): Promise<T> {
+  try {
+    return await f();
+  } catch (e) {
+    if (e instanceof BundleExistsError) throw new UsageError(e.message);
+    throw e;
+  }
+}
+
+function readInput(path: string, option: string): string {
+  try {
+    return readFileSync(path, "utf8");
+  } catch (e) {
+    throw new UsageError(`cannot read ${option} ${path}: ${(e as Error).message}`);
+  }
+}
+
 export const revokeCommand: Command = {
   name: ["revoke"],
   usage: "pullback revoke NODE|SERIAL",
@@ -87,7 +118,7 @@ export const revokeCommand: Command = {
   args: [1, 1],
   async run({ positionals, homeDir, out }) {
     const pki = new MasterPki(openHome(homeDir).pkiDir);
-    const serials = pki.revoke(positionals[0]!);
+    const serials = pki.ca.revoke(positionals[0]!);
     out.result({ revoked: serials }, () => `revoked ${serials.join(", ")}; re-enroll the node to give it a new certificate`);
     return EXIT.OK;
   },
@@ -101,6 +132,19 @@ export const revocationsExportCommand: Command = {
   async run({ homeDir }) {
     const pki = new MasterPki(openHome(homeDir).pkiDir);
     process.stdout.write(JSON.stringify(pki.revocationList(), null, 2) + "\n");
+    return EXIT.OK;
+  },
+};
+
+export const revocationsImportCommand: Command = {
+  name: ["revocations", "import"],
+  usage: "pullback revocations import FILE",
+  summary: "take a revocation list signed by the offline CA (`pullback ca crl`); agents get it at the next contact",
+  args: [1, 1],
+  async run({ positionals, homeDir, out }) {
+    const pki = new MasterPki(openHome(homeDir).pkiDir);
+    const list = pki.importRevocations(readInput(positionals[0]!, "revocation list"));
+    out.result({ issuedAt: list.issuedAt, serials: list.serials }, () => `imported the revocation list of ${list.issuedAt} (${list.serials.length} revoked)`);
     return EXIT.OK;
   },
 };
