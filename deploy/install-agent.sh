@@ -4,7 +4,7 @@
 #   sudo bash install-agent.sh --bundle web1.agent-bundle.tar.gz --software pullback-agent.tar.gz
 #
 # --bundle    the node's enrollment bundle from `pullback enroll NODE` on the master
-#             (agent.yaml, pki/ca.crt, pki/agent.crt, pki/agent.key, pki/revoked.json)
+#             (agent.yaml, pki/ca.crt, pki/agent.crt, pki/agent.key unless the node made its own, pki/revoked.json)
 # --software  the agent software from `npm run package:agent` (built once, on the master's side:
 #             the node needs Node.js >= 20 but no compiler and no package registry)
 # --root DIR  install below DIR instead of / (for tests and image building); implies --no-start
@@ -46,9 +46,15 @@ tmp=$(mktemp -d)
 trap 'rm -rf "$tmp" "$prefix.new"' EXIT
 # --no-same-owner: as root, tar would otherwise hand the files to whatever uid built the archive.
 tar -xzf "$bundle" -C "$tmp" --no-same-owner || { echo "install-agent: cannot read $bundle as a .tar.gz" >&2; exit 1; }
-for f in agent.yaml pki/ca.crt pki/agent.crt pki/agent.key; do
+for f in agent.yaml pki/ca.crt pki/agent.crt; do
   [ -f "$tmp/$f" ] || { echo "install-agent: $bundle is not an enrollment bundle (no $f); make one with \`pullback enroll NODE\` on the master" >&2; exit 1; }
 done
+# A node enrolled from a certificate request (offline CA, \`enroll --csr\`) made its key here with
+# \`pullback-agent keygen\`: its bundle carries no key, and the key already in place is kept.
+if [ ! -f "$tmp/pki/agent.key" ] && [ ! -f "$confdir/pki/agent.key" ]; then
+  echo "install-agent: $bundle is not an enrollment bundle (no pki/agent.key), and this node has no key at $confdir/pki/agent.key from \`pullback-agent keygen\`; make a bundle with \`pullback enroll NODE\` on the master" >&2
+  exit 1
+fi
 
 # Software: readable by all (it holds no secret), writable by root only, replaced atomically so a
 # running agent keeps its files until restarted.
@@ -86,7 +92,7 @@ else
 fi
 install -m 644 "$tmp/pki/ca.crt" "$confdir/pki/ca.crt"
 install -m 644 "$tmp/pki/agent.crt" "$confdir/pki/agent.crt"
-install -m 600 "$tmp/pki/agent.key" "$confdir/pki/agent.key"
+[ -f "$tmp/pki/agent.key" ] && install -m 600 "$tmp/pki/agent.key" "$confdir/pki/agent.key"
 [ -f "$tmp/pki/revoked.json" ] && install -m 644 "$tmp/pki/revoked.json" "$confdir/pki/revoked.json"
 
 mkdir -p "$unitdir"

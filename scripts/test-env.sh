@@ -15,6 +15,7 @@ have mariadbd || [ -x /usr/sbin/mariadbd ] || need_pkgs+=(mariadb-server)
 have pg_dumpall || need_pkgs+=(postgresql-client)
 have pgbench || need_pkgs+=(postgresql-contrib)
 ls /etc/postgresql/*/main >/dev/null 2>&1 || need_pkgs+=(postgresql)
+have strace || need_pkgs+=(strace)
 have /usr/bin/time || [ -x /usr/bin/time ] || need_pkgs+=(time)
 
 if [ ${#need_pkgs[@]} -gt 0 ]; then

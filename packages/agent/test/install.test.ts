@@ -133,6 +133,26 @@ describe("install-agent.sh with a packaged agent", () => {
     assert.ok(!existsSync(join(elsewhere, "opt/pullback-agent")), "nothing is installed from a refused bundle");
   });
 
+  it("installs a bundle without a key onto a node that made its own key (enrolled from a certificate request)", () => {
+    const partial = join(work, "csr-bundle");
+    mkdirSync(partial);
+    ok("tar", ["-xzf", bundle, "-C", partial]);
+    // The key stands in for one `pullback-agent keygen` made on the node: it never left it.
+    const nodeRoot = join(work, "root-csr");
+    const keyDir = join(nodeRoot, "etc/pullback-agent/pki");
+    mkdirSync(keyDir, { recursive: true });
+    ok("install", ["-m", "600", join(partial, "pki/agent.key"), join(keyDir, "agent.key")]);
+    const key = readFileSync(join(keyDir, "agent.key"), "utf8");
+    rmSync(join(partial, "pki/agent.key"));
+    const keyless = join(work, "keyless.tar.gz");
+    ok("tar", ["-czf", keyless, "-C", partial, "agent.yaml", "pki"]);
+    const r = install(nodeRoot, keyless);
+    assert.equal(r.status, 0, r.stdout + r.stderr);
+    assert.match(r.stdout, /agent config OK: node install-test/);
+    assert.equal(readFileSync(join(keyDir, "agent.key"), "utf8"), key, "the node's own key is kept");
+    assert.equal(mode(join(keyDir, "agent.key")), "0600");
+  });
+
   it("the installed copy serves the master over mTLS", async () => {
     const prefix = join(root, "opt/pullback-agent");
     // cwd and NODE_PATH away from the repository: only the installed tree can satisfy imports.
