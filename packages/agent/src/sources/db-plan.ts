@@ -4,5 +4,7 @@ import type { ToolCommand } from "./db-tools.js";
 
 export interface DumpPlan {
   databases: string[];
+  /** Databases the server listed that are left out because their names are unsafe (db-names.ts). */
+  skipped: string[];
   files: Array<DumpFileInfo & { command: ToolCommand }>;
 }
