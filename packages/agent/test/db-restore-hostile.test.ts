@@ -110,7 +110,11 @@ test("postgres: a crafted pg_dumpall file with \\!, \\copy … program, \\o, \\g
     `\\o ${w("o-file")}`,
     "SELECT 'where does this go';",
     "\\o",
-    // pg_dump's own lines: a restore drops them, and a guess at the restore's key lifts nothing.
+    // pg_dump's own pair is dropped; what it encloses still meets the restore's lock.
+    `\\restrict ${guessed}`,
+    `\\! id > ${w("inside-own-restrict")}`,
+    `\\unrestrict ${guessed}`,
+    // A guess at the restore's key lifts nothing.
     `\\unrestrict ${guessed}`,
     `\\! id > ${w("after-unrestrict")}`,
     `SELECT 2; \\unrestrict ${guessed}`,
@@ -178,7 +182,7 @@ function startCluster(): { port: number; stop(): void } {
   return { port, stop: () => asPostgres("pg_ctl", ["-D", data, "-w", "-m", "immediate", "stop"]) };
 }
 
-test("postgres: a real pg_dumpall (\\restrict, \\connect, \\encoding, COPY data) restores whole through the locked psql", async (t) => {
+test("postgres: a real pg_dumpall (\\restrict, \\connect, \\encoding, COPY data, meta-command look-alikes in a function) restores whole through the locked psql", async (t) => {
   if (!existsSync(join(PG_BIN, "initdb"))) throw new Error(`${PG_BIN}/initdb is needed to make a throwaway cluster: install postgresql-15`);
   const cluster = startCluster();
   try {
@@ -189,7 +193,13 @@ test("postgres: a real pg_dumpall (\\restrict, \\connect, \\encoding, COPY data)
     q(
       `CREATE TABLE items (id int PRIMARY KEY, name text, raw bytea);
        INSERT INTO items SELECT g, 'Zoë \\ ' || g || E'\\n\\\\N', sha256(g::text::bytea) FROM generate_series(1, 20000) g;
-       CREATE FUNCTION f() RETURNS text LANGUAGE sql AS $$ SELECT 'a \\! line' $$;
+       -- Lines that look like meta-commands, inside a function body: data, to be restored as they are.
+       CREATE FUNCTION f() RETURNS text LANGUAGE sql AS $$ SELECT '
+\\connect shop
+\\restrict abc
+\\unrestrict abc
+\\! id
+' $$;
        ALTER TABLE items OWNER TO app;`,
       "shop",
     );
@@ -199,6 +209,7 @@ test("postgres: a real pg_dumpall (\\restrict, \\connect, \\encoding, COPY data)
       q(`SELECT count(*) || ':' || md5(string_agg(i::text, ',' ORDER BY id)) FROM items i`, "shop") +
       q(`SELECT f()`, "shop");
     const before = fingerprint();
+    assert.match(before, /\n\\connect shop\n\\restrict abc\n/);
 
     const cfg = config({ local: { type: "postgres", host: "127.0.0.1", port: cluster.port, user: "postgres", allowRestore: true } });
     const connection = findConnection(cfg, "postgres", "local");

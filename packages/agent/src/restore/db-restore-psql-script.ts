@@ -4,8 +4,12 @@
  * (`\!`, `\o`, `\copy … program`, `\i`, `\g |cmd`, and `\connect` too). The one meta-command a real
  * dump needs, pg_dump's and pg_dumpall's `\connect DB`, is taken out here and becomes a new psql
  * connected to DB, and the `\encoding NAME` pg_dump writes before it becomes that psql's client
- * encoding. The dump's own `\restrict KEY` / `\unrestrict KEY` lines are dropped, since the
+ * encoding. The dump's own `\restrict KEY` / `\unrestrict KEY` pairs are dropped, since the
  * restore's lock replaces them.
+ *
+ * pg_dump 15.14 and later put everything but `\encoding` and `\connect` between such a pair. Inside
+ * one, a line that only looks like a meta-command (in a function body, say) is passed on untouched,
+ * and an `\unrestrict` that does not close the pair is passed on too, for psql to refuse.
  *
  * Safety does not depend on this being a faithful psql lexer: a line it misreads stays SQL and
  * reaches a locked psql, which refuses it and fails the restore. It looks only at whole lines that
@@ -19,7 +23,7 @@ const MAX_META_LINE = 64 * 1024;
 const BACKSLASH = 0x5c;
 const NEWLINE = 0x0a;
 
-const RESTRICT_LINE = /^\\(un)?restrict [A-Za-z0-9]{1,256}$/;
+const RESTRICT_LINE = /^\\(un)?restrict ([A-Za-z0-9]{1,256})$/;
 const ENCODING_LINE = /^\\encoding ([A-Za-z0-9_]{1,64})$/;
 const CONNECT_PLAIN = /^\\connect ([A-Za-z0-9_]+)$/;
 const CONNECT_QUOTED = /^\\connect "((?:[^"]|"")+)"$/;
@@ -45,6 +49,8 @@ export class PsqlScriptSplitter {
   /** A line that starts with a backslash, held until its end to see what it is. */
   private held: Buffer[] | null = null;
   private heldLen = 0;
+  /** The key of the dump's own `\restrict` whose `\unrestrict` has not come yet. */
+  private dumpKey: string | undefined = undefined;
 
   push(data: Buffer): ScriptPiece[] {
     const out: ScriptPiece[] = [];
@@ -91,7 +97,16 @@ export class PsqlScriptSplitter {
 
   private resolve(line: Buffer): ScriptPiece[] {
     const text = line.toString("utf8").replace(/\r?\n$/, "");
-    if (RESTRICT_LINE.test(text)) return [];
+    const restrict = RESTRICT_LINE.exec(text);
+    if (restrict && !restrict[1] && this.dumpKey === undefined) {
+      this.dumpKey = restrict[2];
+      return [];
+    }
+    if (restrict && restrict[1] && restrict[2] === this.dumpKey) {
+      this.dumpKey = undefined;
+      return [];
+    }
+    if (this.dumpKey !== undefined) return [{ kind: "sql", data: line }];
     const encoding = ENCODING_LINE.exec(text);
     if (encoding) return [{ kind: "encoding", name: encoding[1]! }];
     const database = text.startsWith("\\connect ") ? connectTarget(text) : undefined;
