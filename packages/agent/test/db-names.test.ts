@@ -23,6 +23,7 @@ const plainDb = `${tag}_plain`;
 let work: string;
 let hostileMy: string;
 let hostilePg: string;
+let brokenPg: string;
 
 function sh(cmd: string, args: string[], input?: string): string {
   return execFileSync(cmd, args, { input, encoding: "utf8", stdio: ["pipe", "pipe", "pipe"] });
@@ -58,6 +59,7 @@ before(() => {
   work = mkdtempSync(join(tmpdir(), "pbn-"));
   hostileMy = `--result-file=${join(work, "x.sql")}`;
   hostilePg = `-${tag}-hostile`;
+  brokenPg = `${tag}-line\nbreak`;
 });
 
 after(() => {
@@ -67,7 +69,7 @@ after(() => {
     // no server: the test failed saying so
   }
   try {
-    pg(`DROP DATABASE IF EXISTS "${hostilePg}"`);
+    pg(`DROP DATABASE IF EXISTS "${hostilePg}"; DROP DATABASE IF EXISTS "${brokenPg}";`);
   } catch {
     // no server: the test failed saying so
   }
@@ -103,22 +105,30 @@ test("mysql: a database name asked for explicitly that starts with '-' is refuse
   assert.equal(existsSync(join(work, "x.sql")), false);
 });
 
-test("postgres: a database from pg_database whose name starts with '-' is left out of pg_dumpall and of the per-database dumps", async () => {
-  pg(`CREATE DATABASE "${hostilePg}"`);
+test("postgres: databases from pg_database named with a leading '-' or a line break are left out of pg_dumpall and of the per-database dumps", async () => {
+  // A line break stops pg_dump and pg_dumpall for the whole cluster: one CREATE DATABASE would
+  // otherwise end every backup of it.
+  pg(`CREATE DATABASE "${hostilePg}"; CREATE DATABASE "${brokenPg}";`);
   const cfg = config({ local: { type: "postgres", host: "127.0.0.1", port: 5432, user: "postgres" } });
   const conn = await openConnection("local", cfg.databases.local!);
   try {
     const all = await planPgDump(conn, "local", null, "plain", true);
-    assert.deepEqual(all.skipped, [hostilePg]);
-    assert.ok(!all.databases.includes(hostilePg));
-    assert.deepEqual(all.files[0]!.command.args, ["-w", `--exclude-database="${hostilePg}"`]);
-    // The pattern matches that database alone: psql's \l reads patterns as pg_dumpall does.
-    const pattern = all.files[0]!.command.args[1]!.slice("--exclude-database=".length);
-    const matched = sh("psql", ["-X", "-A", "-t", "-h", "127.0.0.1", "-U", "postgres", "-d", "postgres", "-c", `\\l ${pattern}`]);
-    assert.deepEqual(matched.split("\n").filter(Boolean).map((l) => l.split("|")[0]), [hostilePg]);
+    assert.deepEqual(all.skipped.map((s) => s.name).sort(), [hostilePg, brokenPg].sort());
+    assert.match(all.skipped.find((s) => s.name === brokenPg)!.reason, /line break/);
+    assert.ok(!all.databases.includes(hostilePg) && !all.databases.includes(brokenPg));
+    const args = all.files[0]!.command.args;
+    assert.equal(args[0], "-w");
+    // Each pattern matches its database alone: psql's \l reads patterns as pg_dumpall does.
+    for (const arg of args.slice(1)) {
+      const pattern = arg.slice("--exclude-database=".length);
+      const matched = sh("psql", ["-X", "-A", "-t", "-0", "-h", "127.0.0.1", "-U", "postgres", "-d", "postgres", "-c", `\\l ${pattern}`]);
+      const names = matched.split("\0").filter((l) => l.trim()).map((l) => l.replace(/^\n/, "").split("|")[0]);
+      assert.equal(names.length, 1, `${arg} matched ${JSON.stringify(names)}`);
+      assert.ok([hostilePg, brokenPg].includes(names[0]!), `${arg} matched ${names[0]}`);
+    }
     const each = await planPgDump(conn, "local", null, "custom", false);
-    assert.deepEqual(each.skipped, [hostilePg]);
-    assert.ok(each.files.every((f) => f.database !== hostilePg));
+    assert.deepEqual(each.skipped.map((s) => s.name).sort(), [hostilePg, brokenPg].sort());
+    assert.ok(each.files.every((f) => f.database !== hostilePg && f.database !== brokenPg));
   } finally {
     await conn.dispose();
   }

@@ -210,21 +210,29 @@ test("postgres: a real pg_dumpall (\\restrict, \\connect, \\encoding, COPY data,
       q(`SELECT f()`, "shop");
     const before = fingerprint();
     assert.match(before, /\n\\connect shop\n\\restrict abc\n/);
+    // Names a database user may pick to break or subvert the dump: left out, with a warning each.
+    q(`CREATE DATABASE "line\nbreak"`);
+    q(`CREATE DATABASE "--file=/tmp/x"`);
 
     const cfg = config({ local: { type: "postgres", host: "127.0.0.1", port: cluster.port, user: "postgres", allowRestore: true } });
     const connection = findConnection(cfg, "postgres", "local");
     const chunks = new Map<string, Buffer>();
     const files: Entry[] = [];
+    const warnings: string[] = [];
     for await (const ev of backupDbSource({ kind: "postgres", connection, params: { connection: "local" }, codec: { name: "none" } }, { isKnown: () => false }) as AsyncGenerator<SourceEvent>) {
       if (ev.kind === "chunk") chunks.set(ev.id, ev.data);
-      else if (ev.kind === "entry" && ev.entry.type === "file") files.push(ev.entry);
+      else if (ev.kind === "warning") warnings.push(ev.message);
+      else if (ev.entry.type === "file") files.push(ev.entry);
     }
+    assert.equal(warnings.length, 2, warnings.join("\n"));
+    assert.match(warnings.join("\n"), /database "line\\nbreak" was not backed up: its name holds a line break/);
+    assert.match(warnings.join("\n"), /database "--file=\/tmp\/x" was not backed up: its name starts with "-"/);
     const dumpEntry = files.find((e) => e.path === "postgres/all-databases.sql")!;
     const dump = Buffer.concat(dumpEntry.chunks!.map((c) => chunks.get(c.id)!)).toString("utf8");
     for (const meta of ["\\restrict ", "\\unrestrict ", "\\connect ", "\\connect -reuse-previous=on", "\\."]) assert.ok(dump.includes(`\n${meta}`), `pg_dumpall wrote no ${meta}`);
     t.diagnostic(`pg_dumpall: ${dump.length} bytes, ${dump.split("\n\\connect ").length - 1} \\connect lines`);
 
-    for (const n of names) q(`DROP DATABASE "${n.replace(/"/g, '""')}"`);
+    for (const n of [...names, "line\nbreak", "--file=/tmp/x"]) q(`DROP DATABASE "${n.replace(/"/g, '""')}"`);
     const { name, db } = connection;
     const conn = await openConnection(name, db);
     const sink = new DbRestoreSink(restoreTarget("postgres", conn, name, db.maintenanceDatabase), { kind: "postgres", connection: name, overwrite: false });

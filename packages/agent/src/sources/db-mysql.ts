@@ -26,7 +26,7 @@ export async function listMysqlDatabases(conn: ConnectionSession, connection: st
 export async function planMysqlDump(conn: ConnectionSession, connection: string, requested: string[] | null): Promise<DumpPlan> {
   const { safe: databases, skipped } = requested
     ? { safe: requested, skipped: [] }
-    : screenDatabaseNames((await listMysqlDatabases(conn, connection)).filter((d) => !MYSQL_SYSTEM_DATABASES.has(d)));
+    : screenDatabaseNames("mysql", (await listMysqlDatabases(conn, connection)).filter((d) => !MYSQL_SYSTEM_DATABASES.has(d)));
   if (databases.length === 0) throw new DbConfigError(`connection ${connection} has no user databases to dump`);
   const path = requested ? "mysql/selected-databases.sql" : "mysql/all-databases.sql";
   const args = [

@@ -40,9 +40,9 @@ export async function planPgDump(
   // name holding "=" is parsed as a connection string); the "-" rule still holds, as for mysql.
   const { safe: databases, skipped } = requested
     ? { safe: requested, skipped: [] }
-    : screenDatabaseNames((await listPgDatabases(conn, connection)).filter((d) => !PG_BUILTIN_DATABASES.has(d)));
+    : screenDatabaseNames("postgres", (await listPgDatabases(conn, connection)).filter((d) => !PG_BUILTIN_DATABASES.has(d)));
   if (requested === null && format === "plain") {
-    const exclude = skipped.map((d) => `--exclude-database=${exactPattern(d)}`);
+    const exclude = skipped.map((d) => `--exclude-database=${exactPattern(d.name)}`);
     return { databases, skipped, files: [{ path: "postgres/all-databases.sql", format: "sql", command: conn.command("pg_dumpall", ["-w", ...exclude]) }] };
   }
   if (databases.length === 0) throw new DbConfigError(`connection ${connection} has no user databases to dump`);

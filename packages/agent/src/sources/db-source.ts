@@ -90,7 +90,7 @@ export async function* backupDbSource(spec: DbSourceSpec, ctx: DbBackupContext):
 
     const { chunks: _none, ...dir } = dumpEntry(spec.kind, 0, []);
     yield { kind: "entry", entry: { ...dir, type: "dir", mode: 0o700 }, unchanged: false };
-    for (const name of plan.skipped) yield { kind: "warning", path: spec.kind, message: skippedDatabaseMessage(name) };
+    for (const skipped of plan.skipped) yield { kind: "warning", path: spec.kind, message: skippedDatabaseMessage(skipped) };
 
     const layout: DumpLayout = {
       format: LAYOUT_FORMAT,
