@@ -6,7 +6,7 @@
  */
 import type { AgentConfig, DatabaseConfig } from "../config/agent-config.js";
 import { DbConfigError } from "./db-errors.js";
-import { privateDir, readCredential, resolveRunAs, writeCredential, type ToolIdentity } from "./db-run-as.js";
+import { privateDir, readCredential, resolveRunAs, writeCredential, type PrivateDir, type ToolIdentity } from "./db-run-as.js";
 import { baseToolEnv, type DbTool, type ToolCommand } from "./db-tools.js";
 
 export { DbConfigError };
@@ -35,10 +35,10 @@ export interface ConnectionSession {
 
 export async function openConnection(name: string, db: DatabaseConfig): Promise<ConnectionSession> {
   const owner = db.runAs ? await resolveRunAs(db.runAs, name) : undefined;
-  const dir = await privateDir(owner);
+  const dir = privateDir(owner);
   try {
-    const made = db.type === "mysql" ? await openMysql(name, db, dir.path, owner) : await openPostgres(name, db, dir.path, owner);
-    const as = owner ? { identity: { uid: owner.uid, gid: owner.gid }, cwd: dir.path } : {};
+    const made = db.type === "mysql" ? await openMysql(name, db, dir, owner) : await openPostgres(name, db, dir, owner);
+    const as = owner ? { identity: { uid: owner.uid, gid: owner.gid }, cwd: await dir.path() } : {};
     return { command: (tool, args, database) => ({ ...made(tool, args, database), ...as }), dispose: dir.dispose };
   } catch (err) {
     await dir.dispose();
@@ -53,22 +53,22 @@ function optionFileValue(s: string): string {
 }
 
 /** The tools' HOME: with runAs, their private directory, so no dotfile of root's is read. */
-function toolEnv(dir: string, owner: ToolIdentity | undefined): NodeJS.ProcessEnv {
+async function toolEnv(dir: PrivateDir, owner: ToolIdentity | undefined): Promise<NodeJS.ProcessEnv> {
   const env = baseToolEnv();
-  if (owner) env.HOME = dir;
+  if (owner) env.HOME = await dir.path();
   return env;
 }
 
-async function openMysql(name: string, db: DatabaseConfig, dir: string, owner: ToolIdentity | undefined): Promise<CommandMaker> {
+async function openMysql(name: string, db: DatabaseConfig, dir: PrivateDir, owner: ToolIdentity | undefined): Promise<CommandMaker> {
   let optionsFile = db.optionsFile;
   if (db.passwordFile) {
     // The MySQL tools take a password only from argv, MYSQL_PWD (deprecated) or an option file, and
     // refuse to read an option file from a pipe: a private temporary file it is, removed after use.
     const password = await readPassword(db.passwordFile, name);
-    optionsFile = await writeCredential(dir, "client.cnf", `[client]\npassword=${optionFileValue(password)}\n`, owner);
+    optionsFile = await writeCredential(await dir.path(), "client.cnf", `[client]\npassword=${optionFileValue(password)}\n`, owner);
   } else if (db.optionsFile && owner) {
     // Root's option file stays root's; the tools' user reads a copy.
-    optionsFile = await writeCredential(dir, "client.cnf", await readCredential(db.optionsFile, "options file", name), owner);
+    optionsFile = await writeCredential(await dir.path(), "client.cnf", await readCredential(db.optionsFile, "options file", name), owner);
   }
   const common: string[] = [];
   // --defaults-extra-file must be the first option or the tools ignore it.
@@ -77,17 +77,17 @@ async function openMysql(name: string, db: DatabaseConfig, dir: string, owner: T
   if (db.port) common.push(`--port=${db.port}`);
   if (db.socket) common.push(`--socket=${db.socket}`);
   if (db.user) common.push(`--user=${db.user}`);
-  const env = toolEnv(dir, owner);
+  const env = await toolEnv(dir, owner);
   return (tool, args, database) => ({ tool, args: [...common, ...args, ...(database ? [database] : [])], env });
 }
 
-async function openPostgres(name: string, db: DatabaseConfig, dir: string, owner: ToolIdentity | undefined): Promise<CommandMaker> {
-  const env = toolEnv(dir, owner);
+async function openPostgres(name: string, db: DatabaseConfig, dir: PrivateDir, owner: ToolIdentity | undefined): Promise<CommandMaker> {
+  const env = await toolEnv(dir, owner);
   // Connection parameters through the environment too: one place, and no PG* of the agent leaks in.
   if (db.host) env.PGHOST = db.host;
   if (db.port) env.PGPORT = String(db.port);
   if (db.user) env.PGUSER = db.user;
-  if (db.passFile) env.PGPASSFILE = owner ? await writeCredential(dir, "pgpass", await readCredential(db.passFile, "pass file", name), owner) : db.passFile;
+  if (db.passFile) env.PGPASSFILE = owner ? await writeCredential(await dir.path(), "pgpass", await readCredential(db.passFile, "pass file", name), owner) : db.passFile;
   if (db.passwordFile) env.PGPASSWORD = await readPassword(db.passwordFile, name);
   env.PGCONNECT_TIMEOUT = "15";
   env.PGAPPNAME = "pullback-agent";

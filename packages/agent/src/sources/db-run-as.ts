@@ -34,16 +34,32 @@ export async function resolveRunAs(user: string, connection: string): Promise<To
   return { user, uid: Number(uid), gid: Number(gid) };
 }
 
-/** A fresh directory only `owner` (or, without one, only the agent) can enter; `dispose` removes it. */
-export async function privateDir(owner: ToolIdentity | undefined): Promise<{ path: string; dispose(): Promise<void> }> {
-  const path = await mkdtemp(join(tmpdir(), "pullback-db-"));
-  try {
-    if (owner) await chown(path, owner.uid, owner.gid);
-  } catch (err) {
-    await rm(path, { recursive: true, force: true });
-    throw new DbConfigError(`cannot give a private directory to runAs user ${owner!.user}: ${(err as Error).message} (runAs needs an agent running as root)`);
-  }
-  return { path, dispose: () => rm(path, { recursive: true, force: true }) };
+export interface PrivateDir {
+  /** Made on first use: most connections without runAs never need one. */
+  path(): Promise<string>;
+  dispose(): Promise<void>;
+}
+
+/** A fresh directory only `owner` (or, without one, only the agent) can enter. */
+export function privateDir(owner: ToolIdentity | undefined): PrivateDir {
+  let made: Promise<string> | undefined;
+  const make = async () => {
+    const path = await mkdtemp(join(tmpdir(), "pullback-db-"));
+    try {
+      if (owner) await chown(path, owner.uid, owner.gid);
+    } catch (err) {
+      await rm(path, { recursive: true, force: true });
+      throw new DbConfigError(`cannot give a private directory to runAs user ${owner!.user}: ${(err as Error).message} (runAs needs an agent running as root)`);
+    }
+    return path;
+  };
+  return {
+    path: () => (made ??= make()),
+    dispose: async () => {
+      const path = await made?.catch(() => undefined);
+      if (path) await rm(path, { recursive: true, force: true });
+    },
+  };
 }
 
 /** Writes a credential file (mode 0600) in `dir`, owned by whoever runs the tools. */
