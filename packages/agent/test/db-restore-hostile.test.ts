@@ -123,6 +123,8 @@ test("postgres: a crafted pg_dumpall file with \\!, \\copy … program, \\o, \\g
     // A \connect that is not pg_dump's (a host besides the name) is not followed either.
     "\\connect postgres 127.0.0.2",
     `\\! id > ${w("after-connect")}`,
+    '\\connect -reuse-previous=on "dbname=postgres host=127.0.0.2"',
+    `\\! id > ${w("after-conninfo-connect")}`,
     "",
   ].join("\n");
   const failure = await restoreDump(pgLocal(), "postgres", [], [{ path: "postgres/all-databases.sql", format: "sql", text: dump }]).then(() => undefined, (err: unknown) => err);
