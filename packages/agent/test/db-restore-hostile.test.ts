@@ -171,13 +171,21 @@ test("mysql: a crafted dump cannot run system / \\! / tee nor read a local file 
 
 // ---------------------------------------------------------------- a real pg_dumpall still restores
 
-const PG_BIN = "/usr/lib/postgresql/15/bin";
+/** Where the server's programs (initdb, pg_ctl) live: Debian keeps them off PATH. */
+function serverBinDir(): string {
+  try {
+    return sh("pg_config", ["--bindir"]).trim();
+  } catch (err) {
+    throw new Error(`pg_config is needed to find initdb for a throwaway cluster: install postgresql (${(err as Error).message.split("\n")[0]})`);
+  }
+}
 
 /** A throwaway cluster: a whole-cluster restore must not touch the shared server of the other tests. */
 function startCluster(): { port: number; stop(): void } {
   const data = join(work, "cluster");
   execFileSync("install", ["-d", "-o", "postgres", "-g", "postgres", "-m", "0700", data]);
-  const asPostgres = (cmd: string, args: string[]) => execFileSync("runuser", ["-u", "postgres", "--", join(PG_BIN, cmd), ...args], { stdio: ["ignore", "pipe", "pipe"], cwd: "/" });
+  const bin = serverBinDir();
+  const asPostgres = (cmd: string, args: string[]) => execFileSync("runuser", ["-u", "postgres", "--", join(bin, cmd), ...args], { stdio: ["ignore", "pipe", "pipe"], cwd: "/" });
   asPostgres("initdb", ["-D", data, "-U", "postgres", "--auth=trust", "-E", "UTF8", "--locale=C.UTF-8", "--no-sync"]);
   const port = 20000 + Math.floor(Math.random() * 20000);
   asPostgres("pg_ctl", ["-D", data, "-w", "-l", join(data, "log"), "-o", `-p ${port} -k ${data} -c listen_addresses=127.0.0.1 -c fsync=off`, "start"]);
@@ -185,7 +193,7 @@ function startCluster(): { port: number; stop(): void } {
 }
 
 test("postgres: a real pg_dumpall (\\restrict, \\connect, \\encoding, COPY data, meta-command look-alikes in a function) restores whole through the locked psql", async (t) => {
-  if (!existsSync(join(PG_BIN, "initdb"))) throw new Error(`${PG_BIN}/initdb is needed to make a throwaway cluster: install postgresql-15`);
+  if (!existsSync(join(serverBinDir(), "initdb"))) throw new Error("initdb is needed to make a throwaway cluster: install postgresql");
   const cluster = startCluster();
   try {
     const q = (sql: string, db = "postgres") => pg(sql, db, cluster.port);
