@@ -6,7 +6,8 @@ import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
 import { randomBytes } from "node:crypto";
-import { readdirSync, readFileSync } from "node:fs";
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { SnapshotRecord } from "@pullback/common";
 import { Testbed } from "./support/testbed.js";
@@ -15,6 +16,10 @@ import { requireTool } from "./support/tools.js";
 const tag = randomBytes(4).toString("hex");
 const MY = `pb_e2e_my_${tag}`;
 const PG = `pb_e2e_pg_${tag}`;
+const SCOPED_USER = `pb_e2e_u_${tag}`;
+/** Where a database named `--result-file=…` would make mysqldump write (short: names have ≤ 64 characters). */
+const trap = mkdtempSync(join(tmpdir(), "pbe-"));
+const HOSTILE = `--result-file=${trap}/x.sql`;
 
 function sh(cmd: string, args: string[], input: string): string {
   const r = spawnSync(cmd, args, { input, encoding: "utf8", maxBuffer: 64 * 1024 * 1024 });
@@ -106,21 +111,30 @@ before(async () => {
     host: 127.0.0.1
     port: 9
     user: root
+  scoped:
+    type: mysql
+    host: 127.0.0.1
+    port: 3306
+    user: ${SCOPED_USER}
 `,
   );
   tb.ok(["source", "add", "db1", "shop", "--type", "mysql", "--connection", "maria", "--databases", MY]);
   tb.ok(["source", "add", "db1", "people", "--type", "postgres", "--connection", "postgres", "--databases", PG]);
   tb.ok(["source", "add", "db1", "broken", "--type", "mysql", "--connection", "down", "--databases", MY]);
+  // A database user that sees only its own databases, with no list given: every name it sees is dumped.
+  my(`CREATE USER '${SCOPED_USER}'@'%'; GRANT SELECT, SHOW VIEW, TRIGGER, EVENT, LOCK TABLES ON \`${MY}\`.* TO '${SCOPED_USER}'@'%';`);
+  tb.ok(["source", "add", "db1", "everything", "--type", "mysql", "--connection", "scoped"]);
 });
 
 after(async () => {
   await tb?.destroy();
   try {
-    my(`DROP DATABASE IF EXISTS ${MY}`);
+    my(`DROP DATABASE IF EXISTS ${MY}; DROP DATABASE IF EXISTS \`${HOSTILE}\`; DROP USER IF EXISTS '${SCOPED_USER}'@'%';`);
     pg(`DROP DATABASE IF EXISTS ${PG} WITH (FORCE)`);
   } catch {
     // best effort: the databases carry a random tag and never collide with another run
   }
+  rmSync(trap, { recursive: true, force: true });
 });
 
 test("a MariaDB database is pulled as a dump, dropped, and restored identical through the agent", () => {
@@ -172,4 +186,17 @@ test("a dump that cannot reach its server fails the job with the tool's reason a
   // The earlier snapshots of the other sources still restore (as files this time).
   const snap = tb.json<{ id: string }[]>(["snapshots", "db1", "shop"])[0]!;
   assert.equal(tb.cli(["ls", snap.id]).code, 0);
+});
+
+test("a database named like a mysqldump option is skipped with a warning naming it; the job completes with warnings", () => {
+  my(`CREATE DATABASE \`${HOSTILE}\`; GRANT ALL ON \`${HOSTILE}\`.* TO '${SCOPED_USER}'@'%';`);
+  const r = tb.cli(["backup", "db1", "everything", "--level", "full"]);
+  assert.deepEqual(readdirSync(trap), [], "mysqldump wrote where the database name pointed");
+  assert.equal(r.code, 3, `${r.stdout}\n${r.stderr}`);
+  assert.match(`${r.stdout}${r.stderr}`, /database "--result-file=[^"]*x\.sql" was not backed up: its name starts with "-"/);
+  const snap = tb.json<SnapshotRecord[]>(["snapshots", "db1", "everything"])[0]!;
+  const dir = join(tb.dir, "dumps", "everything");
+  tb.ok(["restore", snap.id, "--node", "db1", "--target", dir]);
+  assert.deepEqual(JSON.parse(readFileSync(join(dir, "mysql", "databases.json"), "utf8")).databases, [MY]);
+  assert.match(readFileSync(join(dir, "mysql", "all-databases.sql"), "utf8"), /CREATE TABLE `orders`/);
 });

@@ -41,6 +41,12 @@ const databaseSchema = z
     maintenanceDatabase: z.string().min(1).default("postgres"),
     /** A restore can replace whole databases: the node must opt in per connection. */
     allowRestore: z.boolean().default(false),
+    /**
+     * Run this connection's client tools (dump, restore, listing) as this system user instead of the
+     * agent's: a hostile dump then meets a client that owns nothing on the node. The credential
+     * files above may stay readable by root only; the tools get private copies.
+     */
+    runAs: z.string().regex(/^[A-Za-z0-9_][A-Za-z0-9._-]{0,31}$/, "a system user name").optional(),
   })
   .strict()
   .superRefine((d, ctx) => {

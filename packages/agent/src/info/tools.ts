@@ -13,7 +13,7 @@ export interface ToolInfo {
   version: string;
 }
 
-export const KNOWN_TOOLS = ["mysqldump", "mysql", "pg_dumpall", "pg_dump", "psql", "qemu-img", "virsh", "mkfifo", "mknod"] as const;
+export const KNOWN_TOOLS = ["mysqldump", "mysql", "pg_dumpall", "pg_dump", "psql", "pg_restore", "qemu-img", "virsh", "mkfifo", "mknod"] as const;
 
 export async function findExecutable(name: string, pathEnv = process.env.PATH ?? ""): Promise<string> {
   for (const dir of pathEnv.split(delimiter).filter(Boolean).concat("/usr/sbin", "/sbin")) {

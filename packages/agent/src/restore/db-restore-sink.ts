@@ -4,21 +4,19 @@
  * everything before them has been written. The layout file comes first and is checked against the
  * server before any SQL runs: a restore never replaces an existing database unless told to.
  */
-import { once } from "node:events";
 import type { Entry } from "@pullback/common";
 import type { DbKind } from "../sources/db-connection.js";
 import { decodeLayout, layoutPath, type DumpLayout } from "../sources/db-layout.js";
-import { DbToolError, errorLines, startTool, type RunningTool } from "../sources/db-tools.js";
+import { DbRestoreRefused } from "./db-restore-refused.js";
+import { startReplay, type Replay } from "./db-restore-replay.js";
 import { droppable, type RestoreTarget } from "./db-restore-target.js";
+
+export { DbRestoreRefused };
 
 /** Out-of-order chunks held at once. The master keeps only a few reads in flight, far below this. */
 const MAX_BUFFERED = 256 * 1024 * 1024;
 /** The layout is held in memory whole; a real one is a few hundred bytes per database. */
 const MAX_LAYOUT = 16 * 1024 * 1024;
-
-export class DbRestoreRefused extends Error {
-  override readonly name = "DbRestoreRefused";
-}
 
 interface PendingFile {
   entry: Entry;
@@ -40,7 +38,7 @@ export class DbRestoreSink {
   private buffered = 0;
   private layoutBytes: Buffer[] = [];
   private layout: DumpLayout | null = null;
-  private tool: { running: RunningTool; file: string; tolerated: RegExp | undefined } | null = null;
+  private replay: Replay | null = null;
   bytesWritten = 0;
   readonly dropped: string[] = [];
 
@@ -104,29 +102,16 @@ export class DbRestoreSink {
       this.layoutBytes.push(data);
       return;
     }
-    const t = this.tool ?? (await this.startReplay(f));
-    const stdin = t.running.child.stdin!;
+    const r = this.replay ?? (await this.startReplay(f));
     this.bytesWritten += data.length;
-    if (stdin.write(data)) return;
-    // A tool that dies stops reading: its exit, not a drain that never comes, must end the wait.
-    await Promise.race([
-      once(stdin, "drain"),
-      t.running.done.then(() => {
-        throw new DbToolError(`restore ${t.file}: ${t.running.child.spawnfile} exited before reading the whole dump`, t.running.stderr());
-      }),
-    ]);
+    await r.write(data);
   }
 
-  private async startReplay(f: PendingFile): Promise<NonNullable<DbRestoreSink["tool"]>> {
+  private async startReplay(f: PendingFile): Promise<Replay> {
     const info = this.layout!.files.find((x) => x.path === f.entry.path);
     if (!info) throw new DbRestoreRefused(`${f.entry.path} is not listed in the snapshot's ${layoutPath(this.opts.kind)}`);
-    const { command, tolerated } = this.target.replay(info);
-    const running = await startTool(command, "pipe", `restore ${f.entry.path}`, "ignore");
-    // EPIPE when the tool quits early; its exit status and stderr tell the real story.
-    running.child.stdin!.on("error", () => undefined);
-    if (running.child.pid !== undefined) this.opts.onToolStart?.(command.tool, running.child.pid);
-    this.tool = { running, file: f.entry.path, tolerated };
-    return this.tool;
+    this.replay = startReplay(await this.target.replay(info), f.entry.path, this.opts.onToolStart);
+    return this.replay;
   }
 
   private async complete(f: PendingFile): Promise<void> {
@@ -136,16 +121,9 @@ export class DbRestoreSink {
       await this.prepareServer(this.layout);
       return;
     }
-    if (!this.tool) await this.startReplay(f); // an empty dump file: the tool runs and finds nothing
-    const t = this.tool!;
-    this.tool = null;
-    t.running.child.stdin!.end();
-    const { stderr } = await t.running.done;
-    const errors = errorLines(stderr).filter((l) => !t.tolerated?.test(l));
-    if (errors.length) {
-      const shown = errors.slice(0, 10).join("; ") + (errors.length > 10 ? ` (and ${errors.length - 10} more)` : "");
-      throw new DbToolError(`restore ${t.file}: ${t.running.child.spawnfile} reported errors: ${shown}`, stderr);
-    }
+    const r = this.replay ?? (await this.startReplay(f));
+    this.replay = null;
+    await r.end();
   }
 
   private async prepareServer(layout: DumpLayout): Promise<void> {
@@ -172,10 +150,8 @@ export class DbRestoreSink {
 
   /** Stops a running tool, so a failed restore does not leave a client waiting on input forever. */
   async abort(): Promise<void> {
-    const t = this.tool;
-    this.tool = null;
-    if (!t) return;
-    t.running.child.kill("SIGTERM");
-    await t.running.done.catch(() => undefined);
+    const r = this.replay;
+    this.replay = null;
+    await r?.abort();
   }
 }

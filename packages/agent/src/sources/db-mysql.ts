@@ -5,6 +5,7 @@
  */
 import type { ConnectionSession } from "./db-connection.js";
 import { DbConfigError } from "./db-connection.js";
+import { screenDatabaseNames } from "./db-names.js";
 import type { DumpPlan } from "./db-plan.js";
 import { runTool } from "./db-tools.js";
 
@@ -12,12 +13,20 @@ import { runTool } from "./db-tools.js";
 export const MYSQL_SYSTEM_DATABASES: ReadonlySet<string> = new Set(["information_schema", "performance_schema", "sys", "mysql"]);
 
 export async function listMysqlDatabases(conn: ConnectionSession, connection: string): Promise<string[]> {
-  const out = await runTool(conn.command("mysql", ["--batch", "--skip-column-names", "--execute=SHOW DATABASES"]), `list databases of connection ${connection}`);
-  return out.split("\n").filter((l) => l.length > 0);
+  // Hex, because the client escapes tabs, newlines and backslashes in batch output: the names must
+  // arrive exactly as the server holds them, whatever their creator put in.
+  const sql = "SELECT HEX(SCHEMA_NAME) FROM information_schema.SCHEMATA ORDER BY 1";
+  const out = await runTool(conn.command("mysql", ["--batch", "--skip-column-names", `--execute=${sql}`]), `list databases of connection ${connection}`);
+  return out
+    .split("\n")
+    .filter((l) => l.length > 0)
+    .map((hex) => Buffer.from(hex, "hex").toString("utf8"));
 }
 
 export async function planMysqlDump(conn: ConnectionSession, connection: string, requested: string[] | null): Promise<DumpPlan> {
-  const databases = requested ?? (await listMysqlDatabases(conn, connection)).filter((d) => !MYSQL_SYSTEM_DATABASES.has(d));
+  const { safe: databases, skipped } = requested
+    ? { safe: requested, skipped: [] }
+    : screenDatabaseNames("mysql", (await listMysqlDatabases(conn, connection)).filter((d) => !MYSQL_SYSTEM_DATABASES.has(d)));
   if (databases.length === 0) throw new DbConfigError(`connection ${connection} has no user databases to dump`);
   const path = requested ? "mysql/selected-databases.sql" : "mysql/all-databases.sql";
   const args = [
@@ -31,7 +40,9 @@ export async function planMysqlDump(conn: ConnectionSession, connection: string,
     // The date comment would make every dump differ at its end for no information.
     "--skip-dump-date",
     "--databases",
+    // Names after "--" are names, whatever they look like (requested ones are screened as well).
+    "--",
     ...databases,
   ];
-  return { databases, files: [{ path, format: "sql", command: conn.command("mysqldump", args) }] };
+  return { databases, skipped, files: [{ path, format: "sql", command: conn.command("mysqldump", args) }] };
 }

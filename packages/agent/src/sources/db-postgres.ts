@@ -8,6 +8,7 @@
 import type { ConnectionSession } from "./db-connection.js";
 import { DbConfigError } from "./db-connection.js";
 import { databaseFileName } from "./db-layout.js";
+import { screenDatabaseNames } from "./db-names.js";
 import type { DumpPlan } from "./db-plan.js";
 import { runTool } from "./db-tools.js";
 
@@ -23,6 +24,11 @@ export async function listPgDatabases(conn: ConnectionSession, connection: strin
   return out.split("\0").map((s) => s.replace(/\n$/, "")).filter((s) => s.length > 0);
 }
 
+/** A --exclude-database pattern that matches exactly `name`: inside double quotes nothing is a wildcard. */
+function exactPattern(name: string): string {
+  return `"${name.replace(/"/g, '""')}"`;
+}
+
 export async function planPgDump(
   conn: ConnectionSession,
   connection: string,
@@ -30,11 +36,15 @@ export async function planPgDump(
   format: PgDumpFormat,
   globals: boolean,
 ): Promise<DumpPlan> {
+  // Names reach the tools only through PGDATABASE, which libpq takes literally (as an argument a
+  // name holding "=" is parsed as a connection string); the "-" rule still holds, as for mysql.
+  const { safe: databases, skipped } = requested
+    ? { safe: requested, skipped: [] }
+    : screenDatabaseNames("postgres", (await listPgDatabases(conn, connection)).filter((d) => !PG_BUILTIN_DATABASES.has(d)));
   if (requested === null && format === "plain") {
-    const databases = (await listPgDatabases(conn, connection)).filter((d) => !PG_BUILTIN_DATABASES.has(d));
-    return { databases, files: [{ path: "postgres/all-databases.sql", format: "sql", command: conn.command("pg_dumpall", ["-w"]) }] };
+    const exclude = skipped.map((d) => `--exclude-database=${exactPattern(d.name)}`);
+    return { databases, skipped, files: [{ path: "postgres/all-databases.sql", format: "sql", command: conn.command("pg_dumpall", ["-w", ...exclude]) }] };
   }
-  const databases = requested ?? (await listPgDatabases(conn, connection)).filter((d) => !PG_BUILTIN_DATABASES.has(d));
   if (databases.length === 0) throw new DbConfigError(`connection ${connection} has no user databases to dump`);
   const files: DumpPlan["files"] = [];
   if (globals) files.push({ path: "postgres/globals.sql", format: "sql", command: conn.command("pg_dumpall", ["-w", "--globals-only"]) });
@@ -47,5 +57,5 @@ export async function planPgDump(
           { path: `postgres/${databaseFileName(database, "dump")}`, format: "pg-custom", database, command: conn.command("pg_dump", ["-w", "--format=custom", "--compress=0"], database) },
     );
   }
-  return { databases, files };
+  return { databases, skipped, files };
 }

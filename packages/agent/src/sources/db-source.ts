@@ -7,6 +7,7 @@ import { chunkBuffer, chunkId, compress, type BackupProgress, type ChunkerParams
 import type { DatabaseConfig } from "../config/agent-config.js";
 import { DbConfigError, openConnection, type DbKind } from "./db-connection.js";
 import { dumpEntry, streamDump, type DumpStreamContext } from "./db-dump-stream.js";
+import { looksLikeOption, skippedDatabaseMessage } from "./db-names.js";
 import { encodeLayout, layoutPath, LAYOUT_FORMAT, type DumpLayout } from "./db-layout.js";
 import { planMysqlDump } from "./db-mysql.js";
 import type { DumpPlan } from "./db-plan.js";
@@ -50,7 +51,7 @@ export function parseDbParams(kind: DbKind, params: Readonly<Record<string, stri
   const unknown = Object.keys(params).filter((k) => !KNOWN_PARAMS[kind].has(k));
   if (unknown.length) throw new DbConfigError(`unknown ${kind} source parameter(s) ${unknown.join(", ")}; known: ${[...KNOWN_PARAMS[kind]].join(", ")}`);
   const list = (params.databases ?? "").split(",").map((s) => s.trim()).filter(Boolean);
-  for (const d of list) if (d.startsWith("-")) throw new DbConfigError(`${JSON.stringify(d)} is not a database name`);
+  for (const d of list) if (looksLikeOption(d)) throw new DbConfigError(`${JSON.stringify(d)} is not a database name a dump tool can be given: it starts with "-"`);
   const format = params.format ?? "plain";
   if (format !== "plain" && format !== "custom") throw new DbConfigError(`format must be plain or custom, not ${JSON.stringify(format)}`);
   if (kind === "mysql" && format !== "plain") throw new DbConfigError("mysql sources have no format parameter");
@@ -89,6 +90,7 @@ export async function* backupDbSource(spec: DbSourceSpec, ctx: DbBackupContext):
 
     const { chunks: _none, ...dir } = dumpEntry(spec.kind, 0, []);
     yield { kind: "entry", entry: { ...dir, type: "dir", mode: 0o700 }, unchanged: false };
+    for (const skipped of plan.skipped) yield { kind: "warning", path: spec.kind, message: skippedDatabaseMessage(skipped) };
 
     const layout: DumpLayout = {
       format: LAYOUT_FORMAT,

@@ -42,6 +42,10 @@ export interface ToolCommand {
   args: string[];
   /** The whole environment of the child: credentials go here, never into args. */
   env: NodeJS.ProcessEnv;
+  /** Run as this user and group instead of the agent's (the connection's runAs). */
+  identity?: { uid: number; gid: number };
+  /** Working directory; the agent's own when unset. */
+  cwd?: string;
 }
 
 /** Environment passed to every tool: enough to run, nothing of the agent's own secrets. */
@@ -62,7 +66,9 @@ export interface RunningTool {
 /** `stdout: "ignore"` for tools whose chatter nobody reads: an unread pipe would stall them. */
 export async function startTool(cmd: ToolCommand, stdin: "pipe" | "ignore", what: string, stdout: "pipe" | "ignore" = "pipe"): Promise<RunningTool> {
   const path = await locateTool(cmd.tool);
-  const child = spawn(path, cmd.args, { env: cmd.env, stdio: [stdin, stdout, "pipe"], shell: false });
+  // With uid/gid, libuv also drops every supplementary group of the agent's before exec.
+  const as = cmd.identity ? { uid: cmd.identity.uid, gid: cmd.identity.gid } : {};
+  const child = spawn(path, cmd.args, { env: cmd.env, stdio: [stdin, stdout, "pipe"], shell: false, ...as, ...(cmd.cwd ? { cwd: cmd.cwd } : {}) });
   let err = "";
   child.stderr!.setEncoding("utf8");
   child.stderr!.on("data", (d: string) => {
