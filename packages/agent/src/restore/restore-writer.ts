@@ -37,7 +37,7 @@ import { assertRelativePath, ROOT_PATH, type Entry } from "@pullback/common";
 import { ChangedError, DirFd, type DevIno } from "../safe-fs/dir-fd.js";
 import { DirTree, splitParent } from "../safe-fs/dir-tree.js";
 import { raceHook } from "../safe-fs/race-hook.js";
-import { specialPolicy, type SpecialNotice } from "./special-files.js";
+import { specialPolicy, type SpecialNotice, type SpecialPolicy } from "./special-files.js";
 
 export interface RestoreWriterOptions {
   /** Restore numeric owners (needs root); default: when running as root. */
@@ -81,7 +81,7 @@ export class RestoreWriter {
   private readonly dirs: DirMeta[] = [];
   private readonly symlinks: Entry[] = [];
   private readonly owners: boolean;
-  private readonly special: ReturnType<typeof specialPolicy>;
+  private readonly special: SpecialPolicy;
 
   constructor(
     private readonly target: string,
@@ -154,8 +154,8 @@ export class RestoreWriter {
       case "fifo":
       case "chardev":
       case "blockdev": {
+        if (!this.special.allowsDevice(e)) return;
         const mode = this.special.mode(e);
-        if (mode === null) return;
         const { dir, name } = this.parentOf(e.path);
         this.removeIfExists(dir, name, e.path);
         const cmd = e.type === "fifo" ? "mkfifo" : "mknod";
@@ -182,7 +182,7 @@ export class RestoreWriter {
     this.dirTree.trim();
     if (raceHook.beforeOpen) await raceHook.beforeOpen("file", e.path);
     const { dir, name } = this.parentOf(e.path);
-    const mode = this.special.mode(e) ?? 0;
+    const mode = this.special.mode(e);
     // Synchronous syscalls for the per-file work: through the thread pool, eight round trips per
     // file made restores of many small files mostly wait (futex contention), not write.
     let fd: number;
@@ -268,7 +268,7 @@ export class RestoreWriter {
         const path = d.entry.path === ROOT_PATH ? "" : d.entry.path;
         const dir = this.dirTree.get(path, false);
         if (!dir.sameAs(d.id)) throw new ChangedError("replaced by another directory during the restore; its metadata was not applied");
-        this.applyFdMeta(dir.fd, d.entry, this.special.mode(d.entry) ?? 0);
+        this.applyFdMeta(dir.fd, d.entry, this.special.mode(d.entry));
       } catch (err) {
         problems.push(`${d.entry.path}: ${(err as Error).message}`);
       }

@@ -17,22 +17,25 @@ export interface SpecialNotice {
 export const SPECIAL_WARNING_CODE = "special";
 
 export interface SpecialPolicy {
-  /** The mode to restore `e` with, or null when the entry must not be created at all. */
-  mode(e: Entry): number | null;
+  /** The mode to restore `e` with: setuid/setgid removed from non-directories unless kept. */
+  mode(e: Entry): number;
+  /** False, once reported, for a device node that must not be created. */
+  allowsDevice(e: Entry): boolean;
 }
 
 export function specialPolicy(keep: boolean, notify: (n: SpecialNotice) => void): SpecialPolicy {
   return {
     mode(e) {
-      if (keep) return e.mode;
-      if (e.type === "chardev" || e.type === "blockdev") {
-        notify({ path: e.path, message: `${e.type === "chardev" ? "character" : "block"} device not restored: the snapshot is from another node (restore with --keep-special to create it)` });
-        return null;
-      }
       // A setgid directory only passes its group to new files: no privilege, kept.
-      if (e.type === "dir" || (e.mode & SETID) === 0) return e.mode;
+      if (keep || e.type === "dir" || (e.mode & SETID) === 0) return e.mode;
       notify({ path: e.path, message: "setuid/setgid bits removed: the snapshot is from another node (restore with --keep-special to keep them)" });
       return e.mode & ~SETID;
+    },
+    allowsDevice(e) {
+      if (keep || (e.type !== "chardev" && e.type !== "blockdev")) return true;
+      const kind = e.type === "chardev" ? "character" : "block";
+      notify({ path: e.path, message: `${kind} device not restored: the snapshot is from another node (restore with --keep-special to create it)` });
+      return false;
     },
   };
 }

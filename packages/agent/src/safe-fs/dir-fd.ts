@@ -97,11 +97,7 @@ function openDir(path: string, shown: string): number {
     return openSync(path, DIR_FLAGS);
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code;
-    if (code === "ELOOP" || code === "ENOTDIR") {
-      const e = new ChangedError(`${shown} is not a directory (a symlink?)`) as ChangedError & { code?: string };
-      e.code = code;
-      throw e;
-    }
+    if (code === "ELOOP" || code === "ENOTDIR") throw new ChangedError(`${shown} is not a directory (a symlink?)`);
     throw err;
   }
 }
