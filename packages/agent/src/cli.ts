@@ -8,6 +8,7 @@ import { ConfigError } from "@pullback/common";
 import { join } from "node:path";
 import { PkiError, assertNodeName, writeKeyRequest, writeRequestForKey } from "@pullback/common/pki/index";
 import { loadAgentConfig } from "./config/agent-config.js";
+import { installRaceHookFromEnv } from "./safe-fs/race-hook.js";
 import { loadAgentIdentity, startAgent } from "./server/agent-daemon.js";
 import { AGENT_VERSION } from "./version.js";
 
@@ -67,6 +68,7 @@ async function main(argv: string[]): Promise<number> {
     process.stdout.write(values.json ? JSON.stringify(result) + "\n" : `agent config OK: node ${cfg.node}, listening on ${cfg.listen}, certificate valid until ${String(certificate.notAfter)}\n`);
     return 0;
   }
+  installRaceHookFromEnv(process.env);
   const agent = await startAgent(cfg);
   await new Promise<void>((resolve) => {
     const stop = (sig: string) => {

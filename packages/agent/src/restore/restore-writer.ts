@@ -5,12 +5,39 @@
  * relative, no "..", and no parent that is a symlink (a snapshot holding "a -> /etc" and "a/passwd"
  * must not write /etc/passwd). Symlinks are created last for the same reason, and directory metadata
  * is applied deepest-first after all contents, so read-only directories can still be filled.
+ *
+ * A local user may own directories in the target and swap them while the restore runs. So every
+ * directory is opened one name at a time from the target's open descriptor (safe-fs/dir-tree.ts),
+ * files are created O_EXCL|O_NOFOLLOW inside their parent's descriptor (an existing file is unlinked
+ * first, never truncated: it could be a hard link to a file elsewhere), and owner, mode and times are
+ * set on the open descriptor, not by path.
  */
 import { spawnSync } from "node:child_process";
-import { chmodSync, closeSync, constants, ftruncateSync, lchownSync, lutimesSync, openSync, utimesSync, writeSync } from "node:fs";
-import { link, lstat, mkdir, realpath, rm, symlink } from "node:fs/promises";
+import {
+  closeSync,
+  constants,
+  fchmodSync,
+  fchownSync,
+  fstatSync,
+  ftruncateSync,
+  futimesSync,
+  lchownSync,
+  linkSync,
+  lstatSync,
+  lutimesSync,
+  mkdirSync,
+  openSync,
+  realpathSync,
+  symlinkSync,
+  unlinkSync,
+  writeSync,
+} from "node:fs";
 import { join } from "node:path";
 import { assertRelativePath, ROOT_PATH, type Entry } from "@pullback/common";
+import { ChangedError, DirFd, type DevIno } from "../safe-fs/dir-fd.js";
+import { DirTree, splitParent } from "../safe-fs/dir-tree.js";
+import { raceHook } from "../safe-fs/race-hook.js";
+import { specialPolicy, type SpecialNotice, type SpecialPolicy } from "./special-files.js";
 
 export interface RestoreWriterOptions {
   /** Restore numeric owners (needs root); default: when running as root. */
@@ -19,6 +46,14 @@ export interface RestoreWriterOptions {
   rootMeta?: boolean;
   /** Replace files that already exist in the target; otherwise they are refused (default false). */
   overwrite?: boolean;
+  /**
+   * Keep setuid/setgid bits and restore device nodes as the snapshot has them. Default false: bits
+   * stripped and devices skipped, each reported, because the master sets it only for a restore onto
+   * the node the snapshot came from (or when the operator asks with --keep-special).
+   */
+  keepSpecial?: boolean;
+  /** Told about each setuid/setgid bit stripped and each device node skipped. */
+  onSpecial?(n: SpecialNotice): void;
 }
 
 export interface FileSink {
@@ -35,61 +70,71 @@ function nsToSeconds(ns: string): number {
   return Number(n / 1000n) / 1e6;
 }
 
+interface DirMeta {
+  entry: Entry;
+  /** The directory checked when its entry arrived: metadata goes to it or to nothing. */
+  id: DevIno;
+}
+
 export class RestoreWriter {
-  private root = "";
-  private readonly safeDirs = new Set<string>([""]);
-  private readonly dirs: Entry[] = [];
+  private tree: DirTree | null = null;
+  private readonly dirs: DirMeta[] = [];
   private readonly symlinks: Entry[] = [];
   private readonly owners: boolean;
+  private readonly special: SpecialPolicy;
 
   constructor(
     private readonly target: string,
     private readonly opts: RestoreWriterOptions = {},
   ) {
     this.owners = opts.owners ?? process.getuid?.() === 0;
+    this.special = specialPolicy(opts.keepSpecial ?? false, (n) => opts.onSpecial?.(n));
   }
 
   async begin(): Promise<void> {
-    await mkdir(this.target, { recursive: true });
-    this.root = await realpath(this.target);
+    mkdirSync(this.target, { recursive: true });
+    // The target itself is the operator's choice (a symlink there is theirs); below it nothing is followed.
+    this.tree = new DirTree(DirFd.openPath(realpathSync(this.target)));
   }
 
-  private abs(rel: string): string {
-    return rel === ROOT_PATH ? this.root : join(this.root, rel);
+  private get dirTree(): DirTree {
+    if (!this.tree) throw new Error("RestoreWriter.begin() was not called");
+    return this.tree;
   }
 
-  /** Ensures every directory above `rel` exists and is a real directory, not a symlink. */
-  private async ensureParent(rel: string): Promise<void> {
-    if (rel === ROOT_PATH) return;
-    const parent = rel.includes("/") ? rel.slice(0, rel.lastIndexOf("/")) : "";
-    if (this.safeDirs.has(parent)) return;
-    await this.ensureParent(parent);
-    const abs = this.abs(parent);
-    const st = await lstat(abs).catch((err: NodeJS.ErrnoException) => {
-      if (err.code === "ENOENT") return null;
+  /** The open directory that holds `rel`, created if missing, and `rel`'s own name in it. */
+  private parentOf(rel: string): { dir: DirFd; name: string } {
+    const { parent, name } = splitParent(rel);
+    try {
+      return { dir: this.dirTree.get(parent, true), name };
+    } catch (err) {
+      if (err instanceof ChangedError) {
+        throw new Error(`refusing to restore under ${parent}: it exists in the target and is not a directory (a symlink?)`);
+      }
       throw err;
-    });
-    if (st === null) await mkdir(abs, { mode: 0o700 });
-    else if (!st.isDirectory()) {
-      throw new Error(`refusing to restore under ${parent}: it exists in the target and is not a directory (a symlink?)`);
     }
-    this.safeDirs.add(parent);
   }
 
   /** Creates a non-file entry, or prepares nothing for files (see openFile). */
   async entry(e: Entry): Promise<void> {
     assertRelativePath(e.path);
-    await this.ensureParent(e.path);
-    const abs = this.abs(e.path);
+    this.dirTree.trim();
     switch (e.type) {
       case "dir": {
-        const st = await lstat(abs).catch(() => null);
-        if (st && !st.isDirectory()) throw new Error(`cannot restore directory ${e.path}: a non-directory exists there`);
-        if (!st) await mkdir(abs, { mode: 0o700 });
+        if (raceHook.beforeOpen) await raceHook.beforeOpen("dir", e.path);
         // The target is the operator's directory: it takes the source root's metadata only on request.
-        if (e.path === ROOT_PATH && this.opts.rootMeta === false) return;
-        this.safeDirs.add(e.path);
-        this.dirs.push(e);
+        if (e.path === ROOT_PATH) {
+          if (this.opts.rootMeta !== false) this.dirs.push({ entry: e, id: this.dirTree.root.stat });
+          return;
+        }
+        let dir: DirFd;
+        try {
+          dir = this.dirTree.get(e.path, true);
+        } catch (err) {
+          if (err instanceof ChangedError) throw new Error(`cannot restore directory ${e.path}: a non-directory exists there`);
+          throw err;
+        }
+        this.dirs.push({ entry: e, id: dir.stat });
         return;
       }
       case "symlink":
@@ -98,21 +143,30 @@ export class RestoreWriter {
       case "hardlink": {
         if (e.target === undefined) throw new Error(`hardlink ${e.path} has no target`);
         assertRelativePath(e.target);
-        await this.removeIfExists(abs, e.path);
-        await link(this.abs(e.target), abs);
+        const from = this.parentOf(e.target);
+        const fromPath = from.dir.at(from.name);
+        const { dir, name } = this.parentOf(e.path);
+        this.removeIfExists(dir, name, e.path);
+        // linkat() without AT_SYMLINK_FOLLOW: a symlink swapped in at the target is linked, not followed.
+        linkSync(fromPath, dir.at(name));
         return;
       }
       case "fifo":
       case "chardev":
       case "blockdev": {
-        await this.removeIfExists(abs, e.path);
+        if (!this.special.allowsDevice(e)) return;
+        const mode = this.special.mode(e);
+        const { dir, name } = this.parentOf(e.path);
+        this.removeIfExists(dir, name, e.path);
         const cmd = e.type === "fifo" ? "mkfifo" : "mknod";
-        const args = ["-m", "600", abs];
+        // The child gets the directory as its fd 3, so it creates NAME in that directory and no other.
+        // -m sets the mode without following a symlink (coreutils uses lchmod), so no chmod by path later.
+        const args = ["-m", (mode & 0o7777).toString(8), `/proc/self/fd/3/${name}`];
         if (e.type !== "fifo") args.push(e.type === "chardev" ? "c" : "b", String(major(e.rdev ?? 0)), String(minor(e.rdev ?? 0)));
         // Node has no mkfifo/mknod; these coreutils are on every Linux node.
-        const r = spawnSync(cmd, args, { encoding: "utf8" });
+        const r = spawnSync(cmd, args, { encoding: "utf8", stdio: ["ignore", "ignore", "pipe", dir.fd] });
         if (r.status !== 0) throw new Error(`cannot create ${e.type} ${e.path}: ${(r.stderr || r.error?.message || "").trim()}`);
-        this.applyMeta(e);
+        this.applyLinkMeta(dir, name, e);
         return;
       }
       case "file":
@@ -122,17 +176,19 @@ export class RestoreWriter {
     }
   }
 
-  /** Creates (or truncates) a regular file at its full size, holes included, and returns a sink for its data. */
+  /** Creates a regular file at its full size, holes included, and returns a sink for its data. */
   async openFile(e: Entry): Promise<FileSink> {
     assertRelativePath(e.path);
-    await this.ensureParent(e.path);
-    const abs = this.abs(e.path);
+    this.dirTree.trim();
+    if (raceHook.beforeOpen) await raceHook.beforeOpen("file", e.path);
+    const { dir, name } = this.parentOf(e.path);
+    const mode = this.special.mode(e);
     // Synchronous syscalls for the per-file work: through the thread pool, eight round trips per
     // file made restores of many small files mostly wait (futex contention), not write.
     let fd: number;
     try {
-      const mode = this.opts.overwrite ? constants.O_TRUNC : constants.O_EXCL;
-      fd = openSync(abs, constants.O_WRONLY | constants.O_CREAT | constants.O_NOFOLLOW | mode, 0o600);
+      if (this.opts.overwrite) this.removeIfExists(dir, name, e.path);
+      fd = openSync(dir.at(name), constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW, 0o600);
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code === "EEXIST") throw new Error(`${e.path} already exists in the target; restore with --overwrite to replace it`);
       throw new Error(`cannot create ${e.path}: ${(err as Error).message}`);
@@ -147,8 +203,11 @@ export class RestoreWriter {
       },
       close: async () => {
         open = false;
-        closeSync(fd);
-        this.applyMeta(e);
+        try {
+          this.applyFdMeta(fd, e, mode);
+        } finally {
+          closeSync(fd);
+        }
       },
       abort: async () => {
         if (open) closeSync(fd);
@@ -157,25 +216,32 @@ export class RestoreWriter {
     };
   }
 
-  private applyMeta(e: Entry): void {
-    const abs = this.abs(e.path);
-    if (e.type === "symlink") {
-      if (this.owners) lchownSync(abs, e.uid, e.gid);
-      lutimesSync(abs, nsToSeconds(e.atimeNs), nsToSeconds(e.mtimeNs));
-      return;
-    }
-    if (this.owners) lchownSync(abs, e.uid, e.gid);
+  /** Owner, mode and times on an open file or directory: nothing a path swap could redirect. */
+  private applyFdMeta(fd: number, e: Entry, mode: number): void {
+    if (this.owners) fchownSync(fd, e.uid, e.gid);
     // chmod after chown: chown clears setuid/setgid bits.
-    chmodSync(abs, e.mode);
-    utimesSync(abs, nsToSeconds(e.atimeNs), nsToSeconds(e.mtimeNs));
+    fchmodSync(fd, mode);
+    futimesSync(fd, nsToSeconds(e.atimeNs), nsToSeconds(e.mtimeNs));
   }
 
-  private async removeIfExists(abs: string, rel: string): Promise<void> {
-    const st = await lstat(abs).catch(() => null);
-    if (!st) return;
-    if (st.isDirectory()) throw new Error(`cannot replace directory ${abs} with a non-directory`);
+  /** Owner and times on a symlink or special file by name in its open parent: lchown/lutimes never follow it. */
+  private applyLinkMeta(dir: DirFd, name: string, e: Entry): void {
+    const at = dir.at(name);
+    if (this.owners) lchownSync(at, e.uid, e.gid);
+    lutimesSync(at, nsToSeconds(e.atimeNs), nsToSeconds(e.mtimeNs));
+  }
+
+  private removeIfExists(dir: DirFd, name: string, rel: string): void {
+    const at = dir.at(name);
+    let st;
+    try {
+      st = lstatSync(at);
+    } catch {
+      return;
+    }
+    if (st.isDirectory()) throw new Error(`cannot replace directory ${join(this.target, rel)} with a non-directory`);
     if (!this.opts.overwrite) throw new Error(`${rel} already exists in the target; restore with --overwrite to replace it`);
-    await rm(abs);
+    unlinkSync(at);
   }
 
   /**
@@ -186,24 +252,35 @@ export class RestoreWriter {
     const problems: string[] = [];
     for (const e of this.symlinks) {
       try {
-        await this.ensureParent(e.path);
-        const abs = this.abs(e.path);
-        await this.removeIfExists(abs, e.path);
-        await symlink(e.target ?? "", abs);
-        this.applyMeta(e);
+        this.dirTree.trim();
+        const { dir, name } = this.parentOf(e.path);
+        this.removeIfExists(dir, name, e.path);
+        symlinkSync(e.target ?? "", dir.at(name));
+        this.applyLinkMeta(dir, name, e);
       } catch (err) {
         problems.push(`${e.path}: ${(err as Error).message}`);
       }
     }
-    const dirs = [...this.dirs].sort((a, b) => b.path.split("/").length - a.path.split("/").length);
+    const dirs = [...this.dirs].sort((a, b) => b.entry.path.split("/").length - a.entry.path.split("/").length);
     for (const d of dirs) {
       try {
-        this.applyMeta(d);
+        this.dirTree.trim();
+        const path = d.entry.path === ROOT_PATH ? "" : d.entry.path;
+        const dir = this.dirTree.get(path, false);
+        if (!dir.sameAs(d.id)) throw new ChangedError("replaced by another directory during the restore; its metadata was not applied");
+        this.applyFdMeta(dir.fd, d.entry, this.special.mode(d.entry));
       } catch (err) {
-        problems.push(`${d.path}: ${(err as Error).message}`);
+        problems.push(`${d.entry.path}: ${(err as Error).message}`);
       }
     }
+    this.close();
     return problems;
+  }
+
+  /** Releases the open directories; finish() does it, call it directly when a restore is abandoned. */
+  close(): void {
+    this.tree?.close();
+    this.tree = null;
   }
 }
 

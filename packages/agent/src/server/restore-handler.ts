@@ -10,6 +10,7 @@ import type { Logger } from "@pullback/common";
 import { checkAllowed, NotAllowedError } from "../config/allowlist.js";
 import type { AgentConfig } from "../config/agent-config.js";
 import { RestoreWriter, type FileSink } from "../restore/restore-writer.js";
+import { SPECIAL_WARNING_CODE, type SpecialNotice } from "../restore/special-files.js";
 import { handleDbRestore } from "../restore/db-restore-handler.js";
 import { isDbKind } from "../sources/db-backup-request.js";
 
@@ -40,11 +41,23 @@ export async function handleRestore(session: RestoreSession, cfg: AgentConfig, l
     throw err;
   }
   const jobLog = log.child({ job: start.jobId, snapshot: start.snapshotId, target });
+  const special: SpecialNotice[] = [];
   const writer = new RestoreWriter(target, {
     owners: (start.options?.restoreOwner ?? true) && process.getuid?.() === 0,
     overwrite: start.options?.overwrite ?? false,
+    // Absent (a master that predates the field) is false: the safe side.
+    keepSpecial: start.options?.keepSpecial ?? false,
+    onSpecial: (n) => special.push(n),
   });
   await writer.begin();
+  try {
+    await restoreInto(writer, session, special, jobLog);
+  } finally {
+    writer.close();
+  }
+}
+
+async function restoreInto(writer: RestoreWriter, session: RestoreSession, special: SpecialNotice[], jobLog: Logger): Promise<void> {
   await session.accept();
 
   // Each Chunk message fills exactly one placement, in the order the entries named them.
@@ -56,6 +69,13 @@ export async function handleRestore(session: RestoreSession, cfg: AgentConfig, l
     warnings++;
     jobLog.warn({ file: path }, message);
     await session.send({ msg: "warning", warning: { path, code: "restore", message } });
+  };
+  // Not counted as warnings: the restore did what it should, the operator is told what differs.
+  const reportSpecial = async () => {
+    for (const n of special.splice(0)) {
+      jobLog.info({ file: n.path }, n.message);
+      await session.send({ msg: "warning", warning: { path: n.path, code: SPECIAL_WARNING_CODE, message: n.message } });
+    }
   };
   const settle = async (f: OpenFile) => {
     if (--f.remaining > 0) return;
@@ -75,9 +95,11 @@ export async function handleRestore(session: RestoreSession, cfg: AgentConfig, l
         e = entryFromWire(m.entry);
         if (e.type !== "file") {
           await writer.entry(e);
+          await reportSpecial();
           continue;
         }
         const sink = await writer.openFile(e);
+        await reportSpecial();
         const f: OpenFile = { path: e.path, sink, remaining: e.chunks?.length ?? 0, failed: false };
         if (f.remaining === 0) await sink.close();
         for (const c of e.chunks ?? []) {
@@ -141,6 +163,7 @@ export async function handleRestore(session: RestoreSession, cfg: AgentConfig, l
     }
   }
   for (const problem of await writer.finish()) await warn(problem.slice(0, problem.indexOf(":")), problem);
+  await reportSpecial();
   await session.send({ msg: "done", done: { entries, bytesWritten, warnings } });
   jobLog.info({ entries, bytesWritten, warnings }, "restore finished");
 }

@@ -23,6 +23,8 @@ import {
   type PriorFile,
   type SourceEvent,
 } from "@pullback/common";
+import { sameFile } from "../safe-fs/dir-fd.js";
+import { raceHook } from "../safe-fs/race-hook.js";
 import { groupName, userName } from "./owner-names.js";
 import { makeExclude, walkTree, type WalkProblem } from "./tree-walker.js";
 
@@ -103,7 +105,7 @@ export async function* backupFsSource(spec: FsSourceSpec, ctx: FsBackupContext):
     const entry = baseEntry(item.path === "" ? ROOT_PATH : item.path, st, type);
     if (type === "symlink") {
       try {
-        entry.target = await readlink(item.abs);
+        entry.target = await readlink(item.at);
       } catch (err) {
         yield { kind: "warning", path: item.path, message: `symlink vanished: ${(err as Error).message}` };
         continue;
@@ -130,7 +132,8 @@ export async function* backupFsSource(spec: FsSourceSpec, ctx: FsBackupContext):
         continue;
       }
       // Read the file; warnings instead of errors so one bad file does not fail the whole backup.
-      const result = yield* readFileChunks(item.abs, st, spec.codec, ctx, sent, buffer, progress);
+      if (raceHook.beforeOpen) await raceHook.beforeOpen("file", item.path);
+      const result = yield* readFileChunks(item.at, st, spec.codec, ctx, sent, buffer, progress);
       if ("warning" in result) {
         hardlinks.delete(`${st.dev}:${st.ino}`);
         yield { kind: "warning", path: item.path, message: result.warning };
@@ -166,7 +169,7 @@ async function chunkEvent(c: Compressing): Promise<SourceEvent> {
 type ReadResult = { size: number; chunks: ChunkRef[]; holes: Hole[]; changed: boolean } | { warning: string };
 
 async function* readFileChunks(
-  abs: string,
+  at: string,
   before: BigIntStats,
   codec: CodecSpec,
   ctx: FsBackupContext,
@@ -178,15 +181,16 @@ async function* readFileChunks(
   // of many small files wait more than they worked. Reads are at most one buffer (a few ms).
   let fd: number;
   try {
-    // O_NOFOLLOW: the path was a regular file at lstat time; refuse a symlink swapped in since.
-    fd = openSync(abs, constants.O_RDONLY | constants.O_NOFOLLOW);
+    // Opened inside the parent's open descriptor (`at`), so no directory above it can be swapped.
+    // O_NOFOLLOW: refuse a symlink swapped in since the lstat; O_NONBLOCK: a FIFO must not hang us.
+    fd = openSync(at, constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK);
   } catch (err) {
     return { warning: `cannot open: ${(err as Error).message}` };
   }
   const compressing: Compressing[] = [];
   try {
     const opened = fstatSync(fd, { bigint: true });
-    if (opened.ino !== before.ino || !opened.isFile()) return { warning: "replaced between listing and reading; skipped" };
+    if (!sameFile(opened, before) || !opened.isFile()) return { warning: "changed during backup (replaced between listing and reading), skipped" };
     const chunks: ChunkRef[] = [];
     const holes: Hole[] = [];
     let size = 0;

@@ -1,16 +1,22 @@
 /**
  * Depth-first walk of a source tree in a stable order (parents before children, names sorted), so
- * manifests of an unchanged tree are identical and deduplicate. Never follows symlinks.
+ * manifests of an unchanged tree are identical and deduplicate. Never follows symlinks, also not one
+ * swapped in for a directory during the walk: every directory is opened by name inside its already
+ * opened parent (O_DIRECTORY|O_NOFOLLOW, see safe-fs/dir-fd.ts) and must still be the one listed.
  */
-import { lstat, readdir } from "node:fs/promises";
-import { lstatSync, type BigIntStats } from "node:fs";
-import { join } from "node:path";
+import { lstatSync, readdirSync, type BigIntStats } from "node:fs";
 import picomatch from "picomatch";
+import { ChangedError, DirFd } from "../safe-fs/dir-fd.js";
+import { raceHook } from "../safe-fs/race-hook.js";
 
 export interface WalkItem {
   /** Relative to the root, POSIX separators; "" is the root itself. */
   path: string;
-  abs: string;
+  /**
+   * Names the entry through its parent's open descriptor (the root: its own). Valid only until the
+   * walk moves on; use it for readlink and open, with O_NOFOLLOW.
+   */
+  at: string;
   stat: BigIntStats;
 }
 
@@ -41,21 +47,26 @@ export async function* walkTree(
   exclude: ExcludeFn,
   onProblem: (p: WalkProblem) => void,
 ): AsyncGenerator<WalkItem> {
-  const rootStat = await lstat(root, { bigint: true });
+  const rootStat = lstatSync(root, { bigint: true });
   if (!rootStat.isDirectory()) throw new Error(`source path ${root} is not a directory`);
-  yield { path: "", abs: root, stat: rootStat };
-  yield* walkDir(root, "", exclude, onProblem);
+  const dir = DirFd.openPath(root, rootStat);
+  try {
+    yield { path: "", at: dir.self, stat: rootStat };
+    yield* walkDir(dir, "", exclude, onProblem);
+  } finally {
+    dir.close();
+  }
 }
 
 async function* walkDir(
-  abs: string,
+  dir: DirFd,
   rel: string,
   exclude: ExcludeFn,
   onProblem: (p: WalkProblem) => void,
 ): AsyncGenerator<WalkItem> {
   let names: string[];
   try {
-    names = (await readdir(abs)).sort(byteOrder);
+    names = readdirSync(dir.self).sort(byteOrder);
   } catch (err) {
     onProblem({ path: rel || ".", message: `cannot list directory: ${(err as Error).message}` });
     return;
@@ -63,17 +74,31 @@ async function* walkDir(
   for (const name of names) {
     const childRel = rel ? `${rel}/${name}` : name;
     if (exclude(childRel)) continue;
-    const childAbs = join(abs, name);
+    const at = dir.at(name);
     let st: BigIntStats;
     try {
       // lstatSync: see fs-source.ts on per-file thread-pool round trips.
-      st = lstatSync(childAbs, { bigint: true });
+      st = lstatSync(at, { bigint: true });
     } catch (err) {
       onProblem({ path: childRel, message: `vanished or unreadable: ${(err as Error).message}` });
       continue;
     }
-    yield { path: childRel, abs: childAbs, stat: st };
-    if (st.isDirectory()) yield* walkDir(childAbs, childRel, exclude, onProblem);
+    yield { path: childRel, at, stat: st };
+    if (!st.isDirectory()) continue;
+    if (raceHook.beforeOpen) await raceHook.beforeOpen("dir", childRel);
+    let child: DirFd;
+    try {
+      child = DirFd.openAt(dir, name, st);
+    } catch (err) {
+      const why = err instanceof ChangedError ? "changed during backup, skipped" : "cannot open directory";
+      onProblem({ path: childRel, message: `${why}: ${(err as Error).message}` });
+      continue;
+    }
+    try {
+      yield* walkDir(child, childRel, exclude, onProblem);
+    } finally {
+      child.close();
+    }
   }
 }
 

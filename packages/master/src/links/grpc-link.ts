@@ -140,18 +140,19 @@ export class GrpcLink implements NodeLink {
       snapshotId: req.snapshotId,
       sourceType: req.sourceType,
       targetDir: req.target,
-      options: { overwrite: req.overwrite, restoreOwner: true, include: [] },
+      options: { overwrite: req.overwrite, restoreOwner: true, include: [], keepSpecial: req.keepSpecial },
       totalEntries: req.totalEntries,
       totalBytes: req.totalBytes,
       params: req.params ?? {},
     });
     const window = new CreditWindow(Number(session.accepted.windowBytes) || DEFAULT_WINDOW_BYTES);
     const warnings: string[] = [];
+    const special: string[] = [];
     let done: { entries: number; bytesWritten: number } | undefined;
     const replies = (async () => {
       for await (const m of session.messages) {
         if (m.msg === "ack") window.release(m.ack.bytes);
-        else if (m.msg === "warning") warnings.push(m.warning.message.startsWith(m.warning.path) ? m.warning.message : `${m.warning.path}: ${m.warning.message}`);
+        else if (m.msg === "warning") (m.warning.code === "special" ? special : warnings).push(m.warning.message.startsWith(m.warning.path) ? m.warning.message : `${m.warning.path}: ${m.warning.message}`);
         else if (m.msg === "progress") req.onProgress?.({ files: m.progress.entriesDone, bytesWritten: m.progress.bytesWritten });
         else if (m.msg === "done") done = m.done;
       }
@@ -192,7 +193,7 @@ export class GrpcLink implements NodeLink {
       throw err;
     }
     if (!done) throw new Error(`agent ${this.client.nodeName} ended the restore without reporting it done`);
-    return { entries: done.entries, bytesWritten: done.bytesWritten, errors: warnings };
+    return { entries: done.entries, bytesWritten: done.bytesWritten, errors: warnings, special };
   }
 
   async close(): Promise<void> {

@@ -36,6 +36,8 @@ export interface RemoteRestoreRequest {
   /** Databases: the agent-side connection to restore into. */
   params?: Record<string, string>;
   overwrite: boolean;
+  /** Restore setuid/setgid bits and device nodes as they are (see restore/special-files.ts). */
+  keepSpecial: boolean;
   /** Manifest entries to restore, already filtered, parents before children. */
   entries: AsyncIterable<Entry>;
   totalEntries: number;
@@ -50,4 +52,6 @@ export interface RemoteRestoreResult {
   bytesWritten: number;
   /** One line per file that could not be restored, naming the file and the reason. */
   errors: string[];
+  /** One line per setuid/setgid bit stripped or device node skipped (not errors: the safe default). */
+  special: string[];
 }

@@ -19,6 +19,11 @@ export interface RestoreOptions {
   concurrency?: number;
   /** Replace files that exist in the target (default: refuse them, listed as errors). */
   overwrite?: boolean;
+  /**
+   * Restore setuid/setgid bits and device nodes as they are; default false (stripped and skipped, each
+   * listed in `special`). See keepSpecialFor() for who decides.
+   */
+  keepSpecial?: boolean;
   onProgress?(p: RestoreProgress): void;
 }
 
@@ -30,6 +35,8 @@ export interface RestoreProgress {
 export interface RestoreResult extends RestoreProgress {
   entries: number;
   errors: string[];
+  /** One line per setuid/setgid bit stripped or device node skipped. */
+  special: string[];
 }
 
 export function pathFilter(paths: readonly string[] | undefined): (p: string) => boolean {
@@ -40,11 +47,15 @@ export function pathFilter(paths: readonly string[] | undefined): (p: string) =>
 
 export async function restoreSnapshot(o: RestoreOptions): Promise<RestoreResult> {
   await initCodecs();
-  const writer = new RestoreWriter(o.target, { overwrite: o.overwrite ?? false });
+  const result: RestoreResult = { entries: 0, files: 0, bytesWritten: 0, errors: [], special: [] };
+  const writer = new RestoreWriter(o.target, {
+    overwrite: o.overwrite ?? false,
+    keepSpecial: o.keepSpecial ?? false,
+    onSpecial: (n) => result.special.push(`${n.path}: ${n.message}`),
+  });
   await writer.begin();
   const wanted = pathFilter(o.paths);
   const pool = new TaskPool(o.concurrency ?? 8);
-  const result: RestoreResult = { entries: 0, files: 0, bytesWritten: 0, errors: [] };
 
   const restoreFile = async (e: Entry) => {
     const sink: FileSink = await writer.openFile(e);
@@ -71,17 +82,22 @@ export async function restoreSnapshot(o: RestoreOptions): Promise<RestoreResult>
     }
   };
 
-  for await (const e of readManifest(o.store.chunks, o.snapshot.manifest)) {
-    if (!wanted(e.path)) continue;
-    result.entries++;
-    try {
-      if (e.type === "file") await restoreFile(e);
-      else await writer.entry(e);
-    } catch (err) {
-      result.errors.push(`${e.path}: ${(err as Error).message}`);
+  try {
+    for await (const e of readManifest(o.store.chunks, o.snapshot.manifest)) {
+      if (!wanted(e.path)) continue;
+      result.entries++;
+      try {
+        if (e.type === "file") await restoreFile(e);
+        else await writer.entry(e);
+      } catch (err) {
+        result.errors.push(`${e.path}: ${(err as Error).message}`);
+      }
     }
+    await pool.drain();
+    result.errors.push(...(await writer.finish()));
+  } finally {
+    // Releases the target's open directories when the manifest cannot be read to the end.
+    writer.close();
   }
-  await pool.drain();
-  result.errors.push(...(await writer.finish()));
   return result;
 }

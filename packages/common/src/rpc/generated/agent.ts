@@ -660,6 +660,11 @@ const descriptor = {
          "rule": "repeated",
          "type": "string",
          "id": 3
+        },
+        "keepSpecial": {
+         "type": "bool",
+         "id": 4,
+         "protoName": "keep_special"
         }
        }
       },
@@ -1581,6 +1586,11 @@ export interface RestoreOptions {
   restoreOwner: boolean;
   /** Only restore entries whose path is under one of these (empty: everything sent). */
   include: string[];
+  /** Restore setuid/setgid bits and device nodes as the snapshot has them. False (also from a master
+   * that predates this field): bits are stripped and devices skipped, each reported as a Warning
+   * with code "special". The master sets it for a restore onto the snapshot's own node or when the
+   * operator asks (--keep-special). */
+  keepSpecial: boolean;
 }
 
 const T_RestoreOptions = pbRoot.lookupType("pullback.v1.RestoreOptions");
@@ -1590,6 +1600,7 @@ function decode_RestoreOptions(m: Wire): RestoreOptions {
     overwrite: m["overwrite"] as boolean,
     restoreOwner: m["restoreOwner"] as boolean,
     include: (m["include"] as unknown[]).map((v) => v as string),
+    keepSpecial: m["keepSpecial"] as boolean,
   };
   return o;
 }

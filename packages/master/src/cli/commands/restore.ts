@@ -2,6 +2,7 @@ import { resolve } from "node:path";
 import type { Entry, SnapshotRecord } from "@pullback/common";
 import { dialNode, isLocal } from "../../links/connect-node.js";
 import { pathFilter, restoreSnapshot } from "../../restore/local-restore.js";
+import { keepSpecialFor } from "../../restore/special-policy.js";
 import type { MasterContext } from "../../master-context.js";
 import { readManifest } from "../../store/manifest-io.js";
 import { EXIT, UsageError, type ExitCode } from "../exit-codes.js";
@@ -13,6 +14,7 @@ interface Restored {
   entries: number;
   bytesWritten: number;
   errors: string[];
+  special: string[];
 }
 
 async function* filtered(ctx: MasterContext, record: SnapshotRecord, paths: string[]): AsyncGenerator<Entry> {
@@ -25,6 +27,8 @@ interface AgentRestore {
   target: string;
   paths: string[];
   overwrite: boolean;
+  /** The operator gave --keep-special. */
+  keepSpecial: boolean;
   /** Replay a database dump into this agent-side connection instead of writing files. */
   intoDatabase: string | null;
 }
@@ -33,9 +37,10 @@ async function restoreThroughAgent(ctx: MasterContext, record: SnapshotRecord, o
   const { nodeName, target, paths, overwrite } = o;
   const node = await (await ctx.catalog()).getNode(nodeName);
   if (!node) throw new UsageError(`no node ${nodeName}: add it with \`pullback node add ${nodeName} --address HOST:PORT\``);
+  const keepSpecial = keepSpecialFor({ asked: o.keepSpecial, snapshotNode: record.node, targetNode: nodeName });
   if (isLocal(node)) {
     if (o.intoDatabase) throw new UsageError("--into-database needs an agent: local nodes have no database connections");
-    return restoreSnapshot({ store: ctx.store, snapshot: record, target, paths, overwrite, onProgress: (p) => out.progress(p.files, p.bytesWritten) });
+    return restoreSnapshot({ store: ctx.store, snapshot: record, target, paths, overwrite, keepSpecial, onProgress: (p) => out.progress(p.files, p.bytesWritten) });
   }
   const link = dialNode(ctx, node);
   try {
@@ -45,6 +50,7 @@ async function restoreThroughAgent(ctx: MasterContext, record: SnapshotRecord, o
       ...(o.intoDatabase ? { params: { connection: o.intoDatabase } } : {}),
       target,
       overwrite,
+      keepSpecial,
       entries: filtered(ctx, record, paths),
       totalEntries: record.manifest.entries,
       totalBytes: record.stats.bytesTotal,
@@ -59,7 +65,7 @@ async function restoreThroughAgent(ctx: MasterContext, record: SnapshotRecord, o
 export const restoreCommand: Command = {
   name: ["restore"],
   usage:
-    "pullback restore SNAPSHOT --target DIR [--node NODE] [--path P]... [--overwrite]\n" +
+    "pullback restore SNAPSHOT --target DIR [--node NODE] [--path P]... [--overwrite] [--keep-special]\n" +
     "       pullback restore SNAPSHOT --node NODE --into-database [--connection NAME] [--overwrite]",
   summary:
     "restore a snapshot (or parts of it) into a directory on a node, or on this machine without --node; a database dump into its server with --into-database (exit 3: some files could not be restored)",
@@ -69,6 +75,8 @@ export const restoreCommand: Command = {
     path: { type: "string", multiple: true },
     node: { type: "string" },
     overwrite: { type: "boolean" },
+    // Onto another node than the snapshot's, setuid/setgid bits are stripped and devices skipped unless given.
+    "keep-special": { type: "boolean" },
     "into-database": { type: "boolean" },
     connection: { type: "string" },
   },
@@ -79,13 +87,22 @@ export const restoreCommand: Command = {
     if (!target) throw new UsageError("--target DIR is required: where to write the restored files (or --into-database for a database dump)");
     const paths = list(values, "path");
     const overwrite = values.overwrite === true;
+    const keepSpecial = values["keep-special"] === true;
     const nodeName = str(values, "node");
     const started = Date.now();
     const { record, result } = await withContext(homeDir, async (ctx) => {
       const record = await ctx.store.snapshots.find(positionals[0]!);
       const result: Restored = nodeName
-        ? await restoreThroughAgent(ctx, record, { nodeName, target, paths, overwrite, intoDatabase: null }, out)
-        : await restoreSnapshot({ store: ctx.store, snapshot: record, target: resolve(target), paths, overwrite, onProgress: (p) => out.progress(p.files, p.bytesWritten) });
+        ? await restoreThroughAgent(ctx, record, { nodeName, target, paths, overwrite, keepSpecial, intoDatabase: null }, out)
+        : await restoreSnapshot({
+            store: ctx.store,
+            snapshot: record,
+            target: resolve(target),
+            paths,
+            overwrite,
+            keepSpecial: keepSpecialFor({ asked: keepSpecial, snapshotNode: record.node, targetNode: await thisMachinesNode(ctx, record.node) }),
+            onProgress: (p) => out.progress(p.files, p.bytesWritten),
+          });
       return { record, result };
     });
     const secs = (Date.now() - started) / 1000;
@@ -94,11 +111,26 @@ export const restoreCommand: Command = {
       [
         `restored ${result.entries} entries (${formatBytes(result.bytesWritten)}) of snapshot ${record.id} to ${where} in ${secs.toFixed(1)} s (${formatBytes(result.bytesWritten / Math.max(secs, 0.001))}/s)`,
         ...(result.errors.length ? [`${result.errors.length} error(s):`, ...result.errors.slice(0, 50).map((e) => `  ${e}`)] : []),
+        ...specialLines(result.special),
       ].join("\n"),
     );
     return result.errors.length ? EXIT.WARNINGS : EXIT.OK;
   },
 };
+
+/** Without --node the restore lands on the master's machine: the snapshot's node if it is a local node. */
+async function thisMachinesNode(ctx: MasterContext, snapshotNode: string): Promise<string | null> {
+  const node = await (await ctx.catalog()).getNode(snapshotNode);
+  return node && isLocal(node) ? node.name : null;
+}
+
+function specialLines(special: string[]): string[] {
+  if (!special.length) return [];
+  return [
+    `${special.length} setuid/setgid file(s) or device(s) not restored as in the snapshot (another node's; --keep-special restores them):`,
+    ...special.slice(0, 50).map((s) => `  ${s}`),
+  ];
+}
 
 /** A database snapshot replayed through the agent's client tool into the server. */
 async function restoreIntoDatabase(id: string, values: OptionValues, homeDir: string, out: Output): Promise<ExitCode> {
@@ -117,7 +149,7 @@ async function restoreIntoDatabase(id: string, values: OptionValues, homeDir: st
       connection = typeof src?.config.connection === "string" ? src.config.connection : undefined;
     }
     if (!connection) throw new UsageError("give --connection NAME: no source in the catalog names the connection this dump came from");
-    const result = await restoreThroughAgent(ctx, record, { nodeName, target: "", paths: [], overwrite: values.overwrite === true, intoDatabase: connection }, out);
+    const result = await restoreThroughAgent(ctx, record, { nodeName, target: "", paths: [], overwrite: values.overwrite === true, keepSpecial: false, intoDatabase: connection }, out);
     return { record, result, connection };
   });
   const secs = (Date.now() - started) / 1000;
