@@ -12,12 +12,23 @@ export function isLocal(node: NodeRow): boolean {
   return node.address === LOCAL_ADDRESS;
 }
 
-export function dialNode(ctx: MasterContext, node: NodeRow): GrpcLink {
-  if (!node.address || isLocal(node)) throw new Error(`node ${node.name} has no agent address; set one with \`pullback node add ${node.name} --address HOST:PORT\``);
-  const pki = new MasterPki(ctx.home.pkiDir);
-  return new GrpcLink(node.address, node.name, pki.masterIdentity(), pki.revocationList());
+/** Limits on one backup or restore session with an agent. */
+export interface SessionTimeouts {
+  /** Default: the master config's timeouts.idleSeconds. */
+  idleMs?: number;
+  /** Default: none (a scheduled job's policy timeout aborts it instead). */
+  deadlineMs?: number;
 }
 
-export async function connectNode(ctx: MasterContext, node: NodeRow): Promise<NodeLink> {
-  return isLocal(node) ? new LocalLink() : dialNode(ctx, node);
+export function dialNode(ctx: MasterContext, node: NodeRow, timeouts: SessionTimeouts = {}): GrpcLink {
+  if (!node.address || isLocal(node)) throw new Error(`node ${node.name} has no agent address; set one with \`pullback node add ${node.name} --address HOST:PORT\``);
+  const pki = new MasterPki(ctx.home.pkiDir);
+  return new GrpcLink(node.address, node.name, pki.masterIdentity(), pki.revocationList(), {
+    idleMs: timeouts.idleMs ?? ctx.home.config.timeouts.idleSeconds * 1000,
+    ...(timeouts.deadlineMs ? { deadlineMs: timeouts.deadlineMs } : {}),
+  });
+}
+
+export async function connectNode(ctx: MasterContext, node: NodeRow, timeouts?: SessionTimeouts): Promise<NodeLink> {
+  return isLocal(node) ? new LocalLink() : dialNode(ctx, node, timeouts);
 }
