@@ -2,7 +2,9 @@
  * An agent with a valid certificate that accepts a backup or restore and then says nothing must not
  * hold the job: the master's idle timeout fails it with a reason naming the node, and the job row
  * says so. An agent that is slow but alive (sending progress) keeps going; one that talks forever
- * is stopped by the deadline. The agent here is the real gRPC server with real TLS, scripted.
+ * is stopped by the deadline. Text the agent makes up (warnings, errors) reaches the terminal
+ * escaped. The agent here is the real gRPC server with real TLS and a certificate from a real
+ * enrollment bundle, with scripted handlers.
  */
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
@@ -12,13 +14,19 @@ import { spawnSync } from "node:child_process";
 import { setTimeout as sleep } from "node:timers/promises";
 import { agentFacts } from "@pullback/agent/server/info-handler";
 import { loadTlsIdentity } from "@pullback/common/pki/index";
-import { createAgentServer, entryToWire, type AgentServer, type BackupSession, type RestoreSession } from "@pullback/common/rpc/index";
+import * as grpc from "@grpc/grpc-js";
+import { RpcError, createAgentServer, entryToWire, type AgentServer, type BackupSession, type RestoreSession } from "@pullback/common/rpc/index";
 import type { JobRow } from "../src/catalog/index.js";
 import { MasterContext } from "../src/master-context.js";
 import { Scheduler } from "../src/scheduler/scheduler.js";
 import { Testbed, freePort, type CliResult } from "./support/testbed.js";
 
-type Script = "silent" | "slow" | "chatty";
+type Script = "silent" | "slow" | "chatty" | "hostile-text" | "hostile-error";
+
+/** Terminal commands a hostile node hides in its text: window title, clipboard (OSC 52), clear screen. */
+const ESCAPES = "\x1b]0;owned\x07\x1b]52;c;cm0gLXJmIH4K\x07\x1b[2J";
+/** What a terminal would act on: C0 but newline, DEL, C1, bidi controls. */
+const RAW_CONTROL = /[\u0000-\u0009\u000b-\u001f\u007f-\u009f\u202a-\u202e\u2066-\u2069]/u;
 
 let tb: Testbed;
 let agent: AgentServer;
@@ -40,7 +48,12 @@ async function keepTalking(signal: AbortSignal, ms: number, send: () => Promise<
 async function backup(s: BackupSession): Promise<void> {
   await s.accept();
   if (script === "silent") return cancelled(s.signal);
+  if (script === "hostile-error") throw new RpcError(grpc.status.FAILED_PRECONDITION, `disk full${ESCAPES}`);
   for (let m = await s.messages.next(); m && m.msg !== "indexComplete"; m = await s.messages.next());
+  if (script === "hostile-text") {
+    await s.send({ msg: "warning", warning: { path: `etc/${ESCAPES}`, code: "file", message: `vanished\u202e${ESCAPES}` } });
+    script = "slow";
+  }
   const progress = () => s.send({ msg: "progress", progress: { entries: 0, bytesRead: 0, bytesSent: 0, currentPath: "working" } });
   await keepTalking(s.signal, script === "slow" ? 3000 : Infinity, progress);
   if (s.signal.aborted) return;
@@ -194,4 +207,23 @@ test("a scheduled backup from a silent agent fails by the idle timeout of master
     await ctx.close();
     delete process.env.DATABASE_URL;
   }
+});
+
+test("warnings and errors a hostile agent fills with escape sequences reach the terminal as visible text", async () => {
+  script = "hostile-text";
+  const warned = await cli(["backup", "mute", "data", "--level", "full", "--idle-timeout", "10s"]);
+  assert.equal(warned.code, 3, warned.stderr);
+  assert.equal(RAW_CONTROL.exec(warned.stdout + warned.stderr), null, JSON.stringify(warned.stdout + warned.stderr));
+  assert.ok(warned.stdout.includes("etc/\\x1b]0;owned\\x07"), warned.stdout);
+  assert.ok(warned.stdout.includes("vanished\\u202e"), warned.stdout);
+
+  script = "hostile-error";
+  const failed = await cli(["backup", "mute", "data", "--level", "full"]);
+  assert.equal(failed.code, 1, failed.stderr);
+  assert.equal(RAW_CONTROL.exec(failed.stderr), null, JSON.stringify(failed.stderr));
+  assert.match(failed.stderr, /agent mute.*disk full\\x1b\]0;owned\\x07/);
+  // The job list quotes the node's error too.
+  const jobs = await cli(["jobs", "--node", "mute"]);
+  assert.equal(RAW_CONTROL.exec(jobs.stdout), null, JSON.stringify(jobs.stdout));
+  assert.ok(jobs.stdout.includes("disk full\\x1b]0;owned"), jobs.stdout);
 });
