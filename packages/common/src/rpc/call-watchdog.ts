@@ -36,7 +36,7 @@ export class CallWatchdog {
               `allow more with --deadline or timeouts.manualDeadlineSeconds in master.yaml`,
           ),
         deadlineMs,
-      );
+      ).unref();
     }
   }
 
@@ -56,7 +56,10 @@ export class CallWatchdog {
     }
   }
 
-  /** The call ended: no timer may outlive it (a pending one would keep the process alive). */
+  /**
+   * The call ended: no timer may outlive it. (They are unref'd as well: while the call matters its
+   * socket keeps the process alive, and a forgotten timer must not be what keeps a CLI from exiting.)
+   */
   stop(): void {
     this.stopped = true;
     clearTimeout(this.idle);
@@ -75,7 +78,7 @@ export class CallWatchdog {
             `check the node, or allow a longer silence with --idle-timeout or timeouts.idleSeconds in master.yaml`,
         ),
       idleMs,
-    );
+    ).unref();
   }
 
   private fire(message: string): void {

@@ -35,8 +35,8 @@ export interface ConnectOptions {
   revocationList?: RevocationListFile;
   infoDeadlineMs?: number;
   /**
-   * A Backup/Restore call fails when the agent gives no sign of life for this long (default
-   * DEFAULT_IDLE_TIMEOUT_MS; 0: never).
+   * A Backup/Restore call fails when the agent keeps the master waiting this long with no message
+   * and no room to send (default DEFAULT_IDLE_TIMEOUT_MS; 0: never).
    */
   idleTimeoutMs?: number;
   /** Overall deadline for a Backup/Restore call (none by default: the job runner's timeout cancels). */
