@@ -1,7 +1,7 @@
 /**
  * Command output: tables and sentences for people, one JSON document with --json for scripts.
- * Progress goes to stderr and only to a terminal, so pipes and --json stay clean. Human output is
- * stripped of terminal control characters here, once for every command (see terminal-text.ts).
+ * Progress goes to stderr and only to a terminal, so pipes and --json stay clean. Human output shows
+ * terminal control characters as visible escapes, here, once for every command (terminal-text.ts).
  */
 import { blockText, inlineText } from "./terminal-text.js";
 

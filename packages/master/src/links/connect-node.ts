@@ -1,3 +1,4 @@
+import type { CallLimits } from "@pullback/common/rpc/index";
 import type { NodeRow } from "../catalog/index.js";
 import type { MasterContext } from "../master-context.js";
 import { MasterPki } from "../pki/master-pki.js";
@@ -12,13 +13,12 @@ export function isLocal(node: NodeRow): boolean {
   return node.address === LOCAL_ADDRESS;
 }
 
-/** Limits on one backup or restore session with an agent. */
-export interface SessionTimeouts {
-  /** Default: the master config's timeouts.idleSeconds. */
-  idleMs?: number;
-  /** Default: none (a scheduled job's policy timeout aborts it instead). */
-  deadlineMs?: number;
-}
+/**
+ * Limits on one backup or restore session with an agent. Idle timeout by default: the master
+ * config's timeouts.idleSeconds; deadline by default: none (a scheduled job's policy timeout aborts
+ * it instead, and commands run by hand pass their own).
+ */
+export type SessionTimeouts = CallLimits;
 
 export function dialNode(ctx: MasterContext, node: NodeRow, timeouts: SessionTimeouts = {}): GrpcLink {
   if (!node.address || isLocal(node)) throw new Error(`node ${node.name} has no agent address; set one with \`pullback node add ${node.name} --address HOST:PORT\``);
