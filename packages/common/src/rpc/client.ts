@@ -4,6 +4,7 @@ import type { TlsIdentity } from "../pki/identity.js";
 import { assertNodeName } from "../pki/names.js";
 import type { RevocationListFile } from "../pki/revocation.js";
 import { masterChannelCredentials } from "./credentials.js";
+import { CallWatchdog } from "./call-watchdog.js";
 import { RpcError, describeCallError, tlsRefusalError } from "./errors.js";
 import { closedAfterHandshake, explainRefusedMaster } from "./probe.js";
 import {
@@ -18,6 +19,7 @@ import {
   type RestoreStart,
 } from "./generated/agent.js";
 import {
+  DEFAULT_IDLE_TIMEOUT_MS,
   INFO_DEADLINE_MS,
   KEEPALIVE_TIME_MS,
   KEEPALIVE_TIMEOUT_MS,
@@ -32,6 +34,11 @@ export interface ConnectOptions {
   /** The master's signed revocation list, pushed to the agent with every Info. */
   revocationList?: RevocationListFile;
   infoDeadlineMs?: number;
+  /**
+   * A Backup/Restore call fails when the agent keeps the master waiting this long with no message
+   * and no room to send (default DEFAULT_IDLE_TIMEOUT_MS; 0: never).
+   */
+  idleTimeoutMs?: number;
   /** Overall deadline for a Backup/Restore call (none by default: the job runner's timeout cancels). */
   sessionDeadlineMs?: number;
   /** Only for tests of version negotiation: the protocol version this client claims. */
@@ -112,16 +119,20 @@ export function connectAgent(address: string, expectedNodeName: string, id: TlsI
     startMsg: Out,
     acceptedOf: (m: In) => Accepted | undefined,
   ): Promise<ClientSession<Out, In>> {
-    const callOpts: grpc.CallOptions = {};
-    if (opts.sessionDeadlineMs) callOpts.deadline = Date.now() + opts.sessionDeadlineMs;
-    const call = client.makeBidiStreamRequest<Out, In>(path, serialize, deserialize, new grpc.Metadata(), callOpts);
+    const call = client.makeBidiStreamRequest<Out, In>(path, serialize, deserialize, new grpc.Metadata());
+    const watchdog = new CallWatchdog(expectedNodeName, { idleMs: opts.idleTimeoutMs ?? DEFAULT_IDLE_TIMEOUT_MS, deadlineMs: opts.sessionDeadlineMs }, () => call.cancel());
     active.add(call);
-    call.on("status", () => active.delete(call));
+    call.on("status", () => {
+      watchdog.stop();
+      active.delete(call);
+    });
     const duplex = call as unknown as Duplex;
     const raw = messageSource<In>(duplex);
-    // Every read and write failure is reported with the node and a remedy.
+    // Every read and write failure is reported with the node and a remedy; once the watchdog cut
+    // the call, with its reason rather than grpc-js's "Cancelled on client".
+    const failCall = (e: unknown) => watchdog.reason ?? fail(e);
     const messages: MessageSource<In> = {
-      next: () => raw.next().catch((e: unknown) => Promise.reject(fail(e))),
+      next: () => watchdog.watch(raw.next()).catch((e: unknown) => Promise.reject(failCall(e))),
       [Symbol.asyncIterator]: () => ({
         next: async () => {
           const v = await messages.next();
@@ -130,7 +141,7 @@ export function connectAgent(address: string, expectedNodeName: string, id: TlsI
       }),
     };
     try {
-      await writeMessage(duplex, startMsg);
+      await watchdog.watch(writeMessage(duplex, startMsg));
       const first = await messages.next();
       const accepted = first === undefined ? undefined : acceptedOf(first);
       if (!accepted) {
@@ -140,13 +151,17 @@ export function connectAgent(address: string, expectedNodeName: string, id: TlsI
       return {
         accepted,
         messages,
-        send: (m) => writeMessage(duplex, m).catch((e: unknown) => Promise.reject(fail(e))),
+        send: (m) => watchdog.watch(writeMessage(duplex, m)).catch((e: unknown) => Promise.reject(failCall(e))),
         end: () => call.end(),
-        cancel: () => call.cancel(),
+        cancel: () => {
+          watchdog.stop();
+          call.cancel();
+        },
       };
     } catch (e) {
+      watchdog.stop();
       call.cancel();
-      throw await failDiagnosed(e);
+      throw watchdog.reason ?? (await failDiagnosed(e));
     }
   }
 

@@ -4,6 +4,7 @@ export * from "./stream.js";
 export * from "./credentials.js";
 export * from "./server.js";
 export * from "./client.js";
+export * from "./call-watchdog.js";
 export * from "./entry.js";
 export * as wire from "./generated/agent.js";
 export * from "./probe.js";

@@ -21,6 +21,11 @@ export const KNOWN_CHUNKS_PER_BATCH = 65_536;
 export const BASE_FILES_BATCH_BYTES = 2 * MiB;
 /** Default unacknowledged chunk payload per session (see Ack in the proto): bounds both sides' memory. */
 export const DEFAULT_WINDOW_BYTES = 32 * MiB;
+/**
+ * A Backup or Restore call whose agent sends nothing (and takes nothing) for this long fails: a
+ * hung or hostile agent must not hold a job slot. Long enough for a database dump's first bytes.
+ */
+export const DEFAULT_IDLE_TIMEOUT_MS = 10 * 60_000;
 /** Info is a cheap call: an agent that cannot answer in this time is treated as down. */
 export const INFO_DEADLINE_MS = 10_000;
 /**

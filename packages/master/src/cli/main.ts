@@ -124,7 +124,7 @@ export async function main(argv: string[]): Promise<ExitCode> {
     const config = err instanceof ConfigError || err instanceof EmbeddedPostgresError || err instanceof MigrationError || err instanceof PkiError;
     const code = usage ? EXIT.USAGE : config ? EXIT.CONFIG : EXIT.FAILED;
     if (json) process.stdout.write(JSON.stringify({ error: e.message, exitCode: code }) + "\n");
-    process.stderr.write(`pullback: ${e.message}\n`);
+    out.error(e.message);
     return code;
   }
 }

@@ -1,7 +1,10 @@
 /**
  * Command output: tables and sentences for people, one JSON document with --json for scripts.
- * Progress goes to stderr and only to a terminal, so pipes and --json stay clean.
+ * Progress goes to stderr and only to a terminal, so pipes and --json stay clean. Human output shows
+ * terminal control characters as visible escapes, here, once for every command (terminal-text.ts).
  */
+import { blockText, inlineText } from "./terminal-text.js";
+
 export function formatBytes(n: number): string {
   const units = ["B", "KiB", "MiB", "GiB", "TiB"];
   let v = n;
@@ -23,12 +26,18 @@ export class Output {
   /** Prints `data` as JSON, or the human rendering. */
   result(data: unknown, human: () => string): void {
     this.clearProgress();
-    process.stdout.write(this.json ? JSON.stringify(data, null, 2) + "\n" : human() + "\n");
+    process.stdout.write(this.json ? JSON.stringify(data, null, 2) + "\n" : blockText(human()) + "\n");
   }
 
   note(message: string): void {
     this.clearProgress();
-    if (!this.json) process.stderr.write(message + "\n");
+    if (!this.json) process.stderr.write(blockText(message) + "\n");
+  }
+
+  /** The command's failure on stderr (the message may quote a node's error text). */
+  error(message: string): void {
+    this.clearProgress();
+    process.stderr.write(`pullback: ${blockText(message)}\n`);
   }
 
   progress(files: number, bytes: number, path = ""): void {
@@ -38,7 +47,7 @@ export class Output {
     this.lastProgress = now;
     const secs = (now - this.started) / 1000;
     const rate = secs > 0 ? bytes / secs : 0;
-    const line = `${files} files, ${formatBytes(bytes)}, ${formatBytes(rate)}/s ${path}`;
+    const line = `${files} files, ${formatBytes(bytes)}, ${formatBytes(rate)}/s ${inlineText(path)}`;
     const cols = process.stderr.columns || 100;
     process.stderr.write(`\r\x1b[K${line.slice(0, cols - 1)}`);
     this.progressShown = true;
@@ -51,7 +60,7 @@ export class Output {
 }
 
 export function table(headers: string[], rows: (string | number)[][]): string {
-  const cells = [headers, ...rows.map((r) => r.map(String))];
+  const cells = [headers, ...rows.map((r) => r.map((c) => inlineText(String(c))))];
   const widths = headers.map((_, i) => Math.max(...cells.map((r) => (r[i] ?? "").length)));
   return cells.map((r) => r.map((c, i) => c.padEnd(widths[i]!)).join("  ").trimEnd()).join("\n");
 }

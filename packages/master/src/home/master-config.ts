@@ -20,6 +20,15 @@ export const masterConfigSchema = z
       .object({ level: z.enum(["trace", "debug", "info", "warn", "error", "fatal"]).default("info") })
       .strict()
       .default({ level: "info" }),
+    timeouts: z
+      .object({
+        /** A backup or restore fails when its agent keeps the master waiting this long with nothing (scheduled jobs too). */
+        idleSeconds: z.number().int().min(1).max(7 * 86_400).default(600),
+        /** The longest a backup or restore started by hand may talk to its agent (scheduled jobs use their policy's timeout). */
+        manualDeadlineSeconds: z.number().int().min(1).max(30 * 86_400).default(86_400),
+      })
+      .strict()
+      .default({ idleSeconds: 600, manualDeadlineSeconds: 86_400 }),
   })
   .strict();
 
@@ -32,4 +41,7 @@ defaults:
   codec: lz4          # none | lz4 | zstd | zstd:LEVEL
 log:
   level: info
+timeouts:
+  idleSeconds: 600               # an agent silent this long fails its backup or restore
+  manualDeadlineSeconds: 86400   # the longest a backup or restore started by hand may run
 `;

@@ -7,7 +7,7 @@ import { parseCodec, type BackupLevel, type BackupProgress, type SnapshotRecord 
 import type { JobRow } from "../catalog/index.js";
 import { planBackup } from "../backup/base-snapshot.js";
 import { SnapshotWriter } from "../backup/snapshot-writer.js";
-import { connectNode } from "../links/connect-node.js";
+import { connectNode, type SessionTimeouts } from "../links/connect-node.js";
 import type { MasterContext } from "../master-context.js";
 import { readManifest } from "../store/manifest-io.js";
 import { GC_LOCK } from "../gc/gc-lock.js";
@@ -25,6 +25,8 @@ export interface BackupJobOptions {
   onNote?(message: string): void;
   /** Aborting (timeout, shutdown) cancels the node's stream and fails the job with the reason. */
   signal?: AbortSignal;
+  /** Idle timeout and deadline for the agent's stream (default: the master config's idle timeout). */
+  timeouts?: SessionTimeouts;
 }
 
 /** Creates the job record and runs it: a backup started by hand. */
@@ -70,7 +72,7 @@ export async function executeBackupJob(ctx: MasterContext, jobId: number, o: Bac
       codec,
       trusted: plan.knownChunks,
     });
-    const link = await connectNode(ctx, node);
+    const link = await connectNode(ctx, node, o.timeouts);
     let lastReport = 0;
     const onAbort = () => void link.close();
     o.signal?.addEventListener("abort", onAbort);

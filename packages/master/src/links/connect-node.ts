@@ -1,3 +1,4 @@
+import type { CallLimits } from "@pullback/common/rpc/index";
 import type { NodeRow } from "../catalog/index.js";
 import type { MasterContext } from "../master-context.js";
 import { MasterPki } from "../pki/master-pki.js";
@@ -12,12 +13,22 @@ export function isLocal(node: NodeRow): boolean {
   return node.address === LOCAL_ADDRESS;
 }
 
-export function dialNode(ctx: MasterContext, node: NodeRow): GrpcLink {
+/**
+ * Limits on one backup or restore session with an agent. Idle timeout by default: the master
+ * config's timeouts.idleSeconds; deadline by default: none (a scheduled job's policy timeout aborts
+ * it instead, and commands run by hand pass their own).
+ */
+export type SessionTimeouts = CallLimits;
+
+export function dialNode(ctx: MasterContext, node: NodeRow, timeouts: SessionTimeouts = {}): GrpcLink {
   if (!node.address || isLocal(node)) throw new Error(`node ${node.name} has no agent address; set one with \`pullback node add ${node.name} --address HOST:PORT\``);
   const pki = new MasterPki(ctx.home.pkiDir);
-  return new GrpcLink(node.address, node.name, pki.masterIdentity(), pki.revocationList());
+  return new GrpcLink(node.address, node.name, pki.masterIdentity(), pki.revocationList(), {
+    idleMs: timeouts.idleMs ?? ctx.home.config.timeouts.idleSeconds * 1000,
+    ...(timeouts.deadlineMs ? { deadlineMs: timeouts.deadlineMs } : {}),
+  });
 }
 
-export async function connectNode(ctx: MasterContext, node: NodeRow): Promise<NodeLink> {
-  return isLocal(node) ? new LocalLink() : dialNode(ctx, node);
+export async function connectNode(ctx: MasterContext, node: NodeRow, timeouts?: SessionTimeouts): Promise<NodeLink> {
+  return isLocal(node) ? new LocalLink() : dialNode(ctx, node, timeouts);
 }

@@ -18,6 +18,7 @@ import {
   MAX_CHUNK_BYTES,
   type AgentClient,
   type BaseFile,
+  type CallLimits,
   type InfoResponse,
 } from "@pullback/common/rpc/index";
 import { FILE_CHUNKING, type BackupProgress, type CodecName, type SourceEvent } from "@pullback/common";
@@ -33,9 +34,14 @@ const CODECS: ReadonlySet<string> = new Set<CodecName>(["none", "lz4", "zstd"]);
 export class GrpcLink implements NodeLink {
   private readonly client: AgentClient;
 
-  constructor(address: string, nodeName: string, identity: TlsIdentity, revocationList: RevocationListFile) {
+  constructor(address: string, nodeName: string, identity: TlsIdentity, revocationList: RevocationListFile, limits: CallLimits = {}) {
     if (FILE_CHUNKING.maxSize > MAX_CHUNK_BYTES) throw new Error("chunker max size exceeds the wire's chunk limit");
-    this.client = connectAgent(address, nodeName, identity, { masterVersion: MASTER_VERSION, revocationList });
+    this.client = connectAgent(address, nodeName, identity, {
+      masterVersion: MASTER_VERSION,
+      revocationList,
+      ...(limits.idleMs !== undefined ? { idleTimeoutMs: limits.idleMs } : {}),
+      ...(limits.deadlineMs !== undefined ? { sessionDeadlineMs: limits.deadlineMs } : {}),
+    });
   }
 
   info(): Promise<InfoResponse> {

@@ -6,6 +6,7 @@ import { checkName } from "../../store/snapshot-records.js";
 import { EXIT, UsageError } from "../exit-codes.js";
 import { list, str, type Command } from "../command.js";
 import { table } from "../output.js";
+import { inlineText } from "../terminal-text.js";
 import { withContext } from "./with-context.js";
 
 const HOST_PORT = /^(\[[0-9a-fA-F:]+\]|[A-Za-z0-9.-]+):\d{1,5}$/;
@@ -127,7 +128,10 @@ export const nodeInfoCommand: Command = {
         `  agent ${info.agentVersion}, protocol ${info.minProtocolVersion}..${info.protocolVersion}`,
         `  capabilities: ${info.capabilities.join(", ")}`,
         ...info.tools.map((t) => `  ${t.name.padEnd(11)} ${t.path ? `${t.path}  ${t.version}` : "not found"}`),
-      ].join("\n"),
+      ]
+        // Every field here is the agent's word: one line each, whatever it put in them.
+        .map(inlineText)
+        .join("\n"),
     );
     return EXIT.OK;
   },

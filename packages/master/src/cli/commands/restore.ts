@@ -1,6 +1,6 @@
 import { resolve } from "node:path";
 import type { Entry, SnapshotRecord } from "@pullback/common";
-import { dialNode, isLocal } from "../../links/connect-node.js";
+import { dialNode, isLocal, type SessionTimeouts } from "../../links/connect-node.js";
 import { pathFilter, restoreSnapshot } from "../../restore/local-restore.js";
 import { keepSpecialFor } from "../../restore/special-policy.js";
 import type { MasterContext } from "../../master-context.js";
@@ -8,6 +8,8 @@ import { readManifest } from "../../store/manifest-io.js";
 import { EXIT, UsageError, type ExitCode } from "../exit-codes.js";
 import { list, str, type Command, type OptionValues } from "../command.js";
 import { formatBytes, type Output } from "../output.js";
+import { manualSessionTimeouts, SESSION_TIMEOUT_OPTIONS, SESSION_TIMEOUT_USAGE } from "../session-timeouts.js";
+import { inlineText } from "../terminal-text.js";
 import { withContext } from "./with-context.js";
 
 interface Restored {
@@ -31,6 +33,7 @@ interface AgentRestore {
   keepSpecial: boolean;
   /** Replay a database dump into this agent-side connection instead of writing files. */
   intoDatabase: string | null;
+  timeouts: SessionTimeouts;
 }
 
 async function restoreThroughAgent(ctx: MasterContext, record: SnapshotRecord, o: AgentRestore, out: Output): Promise<Restored> {
@@ -42,7 +45,7 @@ async function restoreThroughAgent(ctx: MasterContext, record: SnapshotRecord, o
     if (o.intoDatabase) throw new UsageError("--into-database needs an agent: local nodes have no database connections");
     return restoreSnapshot({ store: ctx.store, snapshot: record, target, paths, overwrite, keepSpecial, onProgress: (p) => out.progress(p.files, p.bytesWritten) });
   }
-  const link = dialNode(ctx, node);
+  const link = dialNode(ctx, node, o.timeouts);
   try {
     return await link.restore({
       snapshotId: record.id,
@@ -65,8 +68,8 @@ async function restoreThroughAgent(ctx: MasterContext, record: SnapshotRecord, o
 export const restoreCommand: Command = {
   name: ["restore"],
   usage:
-    "pullback restore SNAPSHOT --target DIR [--node NODE] [--path P]... [--overwrite] [--keep-special]\n" +
-    "       pullback restore SNAPSHOT --node NODE --into-database [--connection NAME] [--overwrite]",
+    `pullback restore SNAPSHOT --target DIR [--node NODE] [--path P]... [--overwrite] [--keep-special] ${SESSION_TIMEOUT_USAGE}\n` +
+    `       pullback restore SNAPSHOT --node NODE --into-database [--connection NAME] [--overwrite] ${SESSION_TIMEOUT_USAGE}`,
   summary:
     "restore a snapshot (or parts of it) into a directory on a node, or on this machine without --node; a database dump into its server with --into-database (exit 3: some files could not be restored)",
   args: [1, 1],
@@ -79,6 +82,7 @@ export const restoreCommand: Command = {
     "keep-special": { type: "boolean" },
     "into-database": { type: "boolean" },
     connection: { type: "string" },
+    ...SESSION_TIMEOUT_OPTIONS,
   },
   async run({ positionals, values, homeDir, out }) {
     if (values["into-database"]) return restoreIntoDatabase(positionals[0]!, values, homeDir, out);
@@ -93,7 +97,7 @@ export const restoreCommand: Command = {
     const { record, result } = await withContext(homeDir, async (ctx) => {
       const record = await ctx.store.snapshots.find(positionals[0]!);
       const result: Restored = nodeName
-        ? await restoreThroughAgent(ctx, record, { nodeName, target, paths, overwrite, keepSpecial, intoDatabase: null }, out)
+        ? await restoreThroughAgent(ctx, record, { nodeName, target, paths, overwrite, keepSpecial, intoDatabase: null, timeouts: manualSessionTimeouts(ctx, values) }, out)
         : await restoreSnapshot({
             store: ctx.store,
             snapshot: record,
@@ -110,7 +114,7 @@ export const restoreCommand: Command = {
     out.result({ snapshot: record.id, node: nodeName ?? null, target: where, seconds: secs, ...result }, () =>
       [
         `restored ${result.entries} entries (${formatBytes(result.bytesWritten)}) of snapshot ${record.id} to ${where} in ${secs.toFixed(1)} s (${formatBytes(result.bytesWritten / Math.max(secs, 0.001))}/s)`,
-        ...(result.errors.length ? [`${result.errors.length} error(s):`, ...result.errors.slice(0, 50).map((e) => `  ${e}`)] : []),
+        ...(result.errors.length ? [`${result.errors.length} error(s):`, ...result.errors.slice(0, 50).map((e) => `  ${inlineText(e)}`)] : []),
         ...specialLines(result.special),
       ].join("\n"),
     );
@@ -128,7 +132,7 @@ function specialLines(special: string[]): string[] {
   if (!special.length) return [];
   return [
     `${special.length} setuid/setgid file(s) or device(s) not restored as in the snapshot (another node's; --keep-special restores them):`,
-    ...special.slice(0, 50).map((s) => `  ${s}`),
+    ...special.slice(0, 50).map((s) => `  ${inlineText(s)}`),
   ];
 }
 
@@ -149,14 +153,14 @@ async function restoreIntoDatabase(id: string, values: OptionValues, homeDir: st
       connection = typeof src?.config.connection === "string" ? src.config.connection : undefined;
     }
     if (!connection) throw new UsageError("give --connection NAME: no source in the catalog names the connection this dump came from");
-    const result = await restoreThroughAgent(ctx, record, { nodeName, target: "", paths: [], overwrite: values.overwrite === true, keepSpecial: false, intoDatabase: connection }, out);
+    const result = await restoreThroughAgent(ctx, record, { nodeName, target: "", paths: [], overwrite: values.overwrite === true, keepSpecial: false, intoDatabase: connection, timeouts: manualSessionTimeouts(ctx, values) }, out);
     return { record, result, connection };
   });
   const secs = (Date.now() - started) / 1000;
   out.result({ snapshot: record.id, node: nodeName, connection, seconds: secs, ...result }, () =>
     [
       `replayed ${record.sourceType} dump ${record.id} (${formatBytes(result.bytesWritten)}) into ${nodeName}:${connection} in ${secs.toFixed(1)} s`,
-      ...(result.errors.length ? [`${result.errors.length} error(s):`, ...result.errors.slice(0, 50).map((e) => `  ${e}`)] : []),
+      ...(result.errors.length ? [`${result.errors.length} error(s):`, ...result.errors.slice(0, 50).map((e) => `  ${inlineText(e)}`)] : []),
     ].join("\n"),
   );
   return result.errors.length ? EXIT.WARNINGS : EXIT.OK;

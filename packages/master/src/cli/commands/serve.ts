@@ -3,6 +3,7 @@ import { Scheduler } from "../../scheduler/scheduler.js";
 import { scheduledSources } from "../../scheduler/scheduled-sources.js";
 import { EXIT, UsageError } from "../exit-codes.js";
 import { str, type Command, type OptionValues } from "../command.js";
+import { inlineText } from "../terminal-text.js";
 import { withContext } from "./with-context.js";
 
 function positive(v: OptionValues, key: string, dflt: number): number {
@@ -69,7 +70,7 @@ export const jobsCommand: Command = {
     const jobs = await withJobs(homeDir, values);
     out.result(jobs, () =>
       jobs
-        .map((j) => `${String(j.id).padStart(5)} ${j.status.padEnd(9)} ${(j.node ?? "-") + "/" + (j.source ?? "-")} ${j.level ?? j.requestedLevel ?? "-"} attempt ${j.attempt} ${j.createdAt.toISOString()}${j.error ? `\n        ${j.error}` : ""}`)
+        .map((j) => `${String(j.id).padStart(5)} ${j.status.padEnd(9)} ${(j.node ?? "-") + "/" + (j.source ?? "-")} ${j.level ?? j.requestedLevel ?? "-"} attempt ${j.attempt} ${j.createdAt.toISOString()}${j.error ? `\n        ${inlineText(j.error)}` : ""}`)
         .join("\n") || "no jobs",
     );
     return EXIT.OK;

@@ -3,6 +3,7 @@ import { readManifest } from "../../store/manifest-io.js";
 import { EXIT } from "../exit-codes.js";
 import type { Command } from "../command.js";
 import { formatBytes, table } from "../output.js";
+import { inlineText } from "../terminal-text.js";
 import { withContext } from "./with-context.js";
 
 export const snapshotsCommand: Command = {
@@ -53,7 +54,7 @@ export const lsCommand: Command = {
       entries.map((e) => ({ path: e.path, type: e.type, mode: e.mode, uid: e.uid, gid: e.gid, size: e.size, mtime: new Date(Number(BigInt(e.mtimeNs) / 1000000n)).toISOString(), target: e.target })),
       () =>
         entries
-          .map((e) => `${modeString(e)} ${(e.user ?? String(e.uid)).padEnd(8)} ${(e.group ?? String(e.gid)).padEnd(8)} ${String(e.size).padStart(12)} ${new Date(Number(BigInt(e.mtimeNs) / 1000000n)).toISOString()} ${e.path}${e.target ? (e.type === "symlink" ? ` -> ${e.target}` : ` => ${e.target}`) : ""}`)
+          .map((e) => `${modeString(e)} ${inlineText(e.user ?? String(e.uid)).padEnd(8)} ${inlineText(e.group ?? String(e.gid)).padEnd(8)} ${String(e.size).padStart(12)} ${new Date(Number(BigInt(e.mtimeNs) / 1000000n)).toISOString()} ${inlineText(e.path)}${e.target ? (e.type === "symlink" ? ` -> ${inlineText(e.target)}` : ` => ${inlineText(e.target)}`) : ""}`)
           .join("\n"),
     );
     return EXIT.OK;

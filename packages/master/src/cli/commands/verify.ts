@@ -2,6 +2,7 @@ import { verifyStore } from "../../verify/verifier.js";
 import { EXIT } from "../exit-codes.js";
 import type { Command } from "../command.js";
 import { formatBytes } from "../output.js";
+import { inlineText } from "../terminal-text.js";
 import { withContext } from "./with-context.js";
 
 export const verifyCommand: Command = {
@@ -24,7 +25,7 @@ export const verifyCommand: Command = {
           (r.damaged.length ? `${r.damaged.length} chunk(s) DAMAGED` : "all intact"),
         ...r.damaged.flatMap((d) => [
           `chunk ${d.chunk}: ${d.problem}`,
-          ...d.usedBy.map((u) => `  snapshot ${u.snapshot} (${u.node}/${u.source}): ${u.files.length ? u.files.join(", ") : "its manifest (the whole snapshot)"}`),
+          ...d.usedBy.map((u) => `  snapshot ${u.snapshot} (${u.node}/${u.source}): ${u.files.length ? u.files.map(inlineText).join(", ") : "its manifest (the whole snapshot)"}`),
         ]),
         ...(r.damaged.length && repair
           ? [`${r.setAside} chunk(s) set aside: the next backup of each affected source sends them again if the source still has the data, and every snapshot above is whole again once it has. Run verify again after it.`]
