@@ -71,6 +71,11 @@ export const agentConfigSchema = z
     hooks: z.record(z.string().regex(/^[A-Za-z0-9_-]+$/, "hook names: letters, digits, '_' and '-'"), hookSchema).default({}),
     /** Named database connections for mysql/postgres sources and restores. */
     databases: z.record(z.string().regex(/^[A-Za-z0-9_-]+$/, "connection names: letters, digits, '_' and '-'"), databaseSchema).default({}),
+    /**
+     * Seconds between progress messages while a call is quiet, so the master's idle timeout
+     * (default 600 s) tells a stalled agent from a long quiet phase. Keep it well below that timeout.
+     */
+    heartbeatSeconds: z.number().positive().max(300).default(30),
     log: z.object({ level: z.enum(["trace", "debug", "info", "warn", "error"]).default("info") }).strict().default({ level: "info" }),
   })
   .strict();

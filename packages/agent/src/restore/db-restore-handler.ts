@@ -10,6 +10,7 @@ import { DbConfigError, findConnection, openConnection, type DbKind } from "../s
 import { DbToolError } from "../sources/db-tools.js";
 import { DbRestoreRefused, DbRestoreSink } from "./db-restore-sink.js";
 import { restoreTarget } from "./db-restore-target.js";
+import { startHeartbeat } from "../server/heartbeat.js";
 
 const CODECS: ReadonlySet<string> = new Set<CodecName>(["none", "lz4", "zstd"]);
 const PROGRESS_EVERY_MS = 1000;
@@ -47,6 +48,9 @@ export async function handleDbRestore(session: RestoreSession, kind: DbKind, cfg
   let entries = 0;
   let lastProgress = 0;
   let currentPath = "";
+  const heartbeat = startHeartbeat(cfg.heartbeatSeconds, session.signal, () =>
+    session.send({ msg: "progress", progress: { entriesDone: entries, bytesWritten: sink.bytesWritten, currentPath } }),
+  );
   try {
     await session.accept();
     for (;;) {
@@ -85,6 +89,7 @@ export async function handleDbRestore(session: RestoreSession, kind: DbKind, cfg
       }
     }
     const r = await sink.finish();
+    heartbeat.stop();
     if (sink.dropped.length) jobLog.warn({ dropped: sink.dropped }, "existing databases replaced (overwrite)");
     await session.send({ msg: "done", done: { entries, bytesWritten: r.bytesWritten, warnings: 0 } });
     jobLog.info({ entries, bytesWritten: r.bytesWritten }, "database restore finished");
@@ -93,6 +98,7 @@ export async function handleDbRestore(session: RestoreSession, kind: DbKind, cfg
     jobLog.error({ err: (err as Error).message }, "database restore failed");
     throw dbRestoreRpcError(err);
   } finally {
+    heartbeat.stop();
     await conn.dispose();
   }
 }

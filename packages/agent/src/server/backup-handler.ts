@@ -17,6 +17,7 @@ import { checkAllowed, NotAllowedError } from "../config/allowlist.js";
 import type { AgentConfig } from "../config/agent-config.js";
 import { backupFsSource } from "../sources/fs-source.js";
 import { isDbKind, prepareDbBackup } from "../sources/db-backup-request.js";
+import { startHeartbeat } from "./heartbeat.js";
 
 const PROGRESS_EVERY_MS = 1000;
 
@@ -85,6 +86,9 @@ export async function handleBackup(session: BackupSession, cfg: AgentConfig, log
     ? // A dump is always complete: the level only labels the snapshot, so `prior` is not used.
       dbBackup.events({ isKnown: (id) => known.has(id), onProgress, onToolStart: (tool, pid) => jobLog.info({ tool, pid }, "dump tool started") })
     : backupFsSource({ root, excludes: src.excludes, codec }, { isKnown: (id) => known.has(id), prior: src.level === "full" ? null : prior, onProgress });
+  const heartbeat = startHeartbeat(cfg.heartbeatSeconds, session.signal, () =>
+    session.send({ msg: "progress", progress: { entries, bytesRead: stats.bytesRead, bytesSent: stats.bytesSent, currentPath } }),
+  );
   try {
     for await (const ev of events) {
       if (session.signal.aborted) throw new RpcError(grpc.status.CANCELLED, "the call was cancelled");
@@ -115,6 +119,7 @@ export async function handleBackup(session: BackupSession, cfg: AgentConfig, log
       }
     }
   } finally {
+    heartbeat.stop();
     await events.return(undefined);
   }
   await session.send({ msg: "done", done: { stats: { ...stats, level: src.level } } });

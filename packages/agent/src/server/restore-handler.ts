@@ -13,6 +13,7 @@ import { RestoreWriter, type FileSink } from "../restore/restore-writer.js";
 import { SPECIAL_WARNING_CODE, type SpecialNotice } from "../restore/special-files.js";
 import { handleDbRestore } from "../restore/db-restore-handler.js";
 import { isDbKind } from "../sources/db-backup-request.js";
+import { startHeartbeat } from "./heartbeat.js";
 
 interface OpenFile {
   path: string;
@@ -51,13 +52,13 @@ export async function handleRestore(session: RestoreSession, cfg: AgentConfig, l
   });
   await writer.begin();
   try {
-    await restoreInto(writer, session, special, jobLog);
+    await restoreInto(writer, session, special, jobLog, cfg.heartbeatSeconds);
   } finally {
     writer.close();
   }
 }
 
-async function restoreInto(writer: RestoreWriter, session: RestoreSession, special: SpecialNotice[], jobLog: Logger): Promise<void> {
+async function restoreInto(writer: RestoreWriter, session: RestoreSession, special: SpecialNotice[], jobLog: Logger, heartbeatSeconds: number): Promise<void> {
   await session.accept();
 
   // Each Chunk message fills exactly one placement, in the order the entries named them.
@@ -65,6 +66,8 @@ async function restoreInto(writer: RestoreWriter, session: RestoreSession, speci
   let entries = 0;
   let bytesWritten = 0;
   let warnings = 0;
+  // Applying directory metadata after the last chunk can take long on a big tree: stay visibly alive.
+  const heartbeat = startHeartbeat(heartbeatSeconds, session.signal, () => session.send({ msg: "progress", progress: { entriesDone: entries, bytesWritten, currentPath: "" } }));
   const warn = async (path: string, message: string) => {
     warnings++;
     jobLog.warn({ file: path }, message);
@@ -164,6 +167,7 @@ async function restoreInto(writer: RestoreWriter, session: RestoreSession, speci
   }
   for (const problem of await writer.finish()) await warn(problem.slice(0, problem.indexOf(":")), problem);
   await reportSpecial();
+  heartbeat.stop();
   await session.send({ msg: "done", done: { entries, bytesWritten, warnings } });
   jobLog.info({ entries, bytesWritten, warnings }, "restore finished");
 }

@@ -149,6 +149,18 @@ export async function* backupFsSource(spec: FsSourceSpec, ctx: FsBackupContext):
   for (const w of warnings) yield { kind: "warning", path: w.path, message: w.message };
 }
 
+let lastTurn = Date.now();
+/**
+ * Reads are synchronous and a run of zeros or of already-stored chunks yields nothing, so without
+ * this a large sparse or unchanged file would starve timers and the network for minutes: no
+ * heartbeat (the master's idle timeout would cut a healthy backup), no keepalive answer, no cancel.
+ */
+async function letEventLoopIn(): Promise<void> {
+  if (Date.now() - lastTurn < 50) return;
+  await new Promise((resolve) => setImmediate(resolve));
+  lastTurn = Date.now();
+}
+
 /**
  * Chunks being compressed on the thread pool while the next pieces are read, chunked and hashed.
  * Four keep the second core busy; at most 4 × 4 MiB (the largest chunk) twice over in memory.
@@ -195,6 +207,7 @@ async function* readFileChunks(
     const holes: Hole[] = [];
     let size = 0;
     const fill = async (buf: Buffer, off: number, len: number) => {
+      await letEventLoopIn();
       const n = readSync(fd, buf, off, len, null);
       progress.bytesRead += n;
       return n;
