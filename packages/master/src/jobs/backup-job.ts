@@ -68,7 +68,7 @@ export async function executeBackupJob(ctx: MasterContext, jobId: number, o: Bac
       requestedLevel: plan.requestedLevel,
       base: plan.base,
       codec,
-      trusted: plan.knownChunks,
+      trusted: plan.trusted,
     });
     const link = await connectNode(ctx, node);
     let lastReport = 0;
