@@ -39,8 +39,6 @@ const TYPE_BITS: Record<EntryType, number> = {
   socket: 0o140000,
 };
 
-const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
-
 /** Drops st_mode type bits when they are exactly those of `type`; other high bits stay, to be refused. */
 export function permissionBits(type: string, mode: number): number {
   const bits = TYPE_BITS[type as EntryType];
@@ -66,7 +64,6 @@ export class EntryRuleError extends Error {
 
 function checkText(field: string, v: string, maxBytes: number): void {
   if (v.includes("\0")) throw new EntryRuleError(field, v, "contains a NUL byte");
-  if (LONE_SURROGATE.test(v)) throw new EntryRuleError(field, v, "is not valid Unicode (a lone surrogate)");
   const bytes = Buffer.byteLength(v, "utf8");
   if (bytes > maxBytes) throw new EntryRuleError(field, v, `is ${bytes} bytes long; at most ${maxBytes} are allowed`);
 }
