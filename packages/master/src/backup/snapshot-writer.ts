@@ -11,6 +11,7 @@ import {
   EntryRuleError,
   showValue,
   ROOT_PATH,
+  WarningList,
   chunkId,
   decompress,
   type BackupLevel,
@@ -69,7 +70,8 @@ export class SnapshotWriter {
     chunksNew: 0,
     warnings: 0,
   };
-  readonly warnings: string[] = [];
+  /** Bounded: a node may send any number of warnings of any size. */
+  readonly warnings = new WarningList();
   private readonly manifest: ManifestWriter;
   /** Chunks this snapshot may reference: received in this session or trusted (see the option). */
   private readonly present = new Set<string>();
@@ -93,10 +95,15 @@ export class SnapshotWriter {
       case "entry":
         return this.addEntry(ev.entry, ev.unchanged);
       case "warning":
-        this.stats.warnings++;
-        if (this.warnings.length < 1000) this.warnings.push(`${ev.path}: ${ev.message}`);
+        this.addWarning(ev.path, ev.message);
         return;
     }
+  }
+
+  /** Counts the warning; returns the line kept for it, or null once the job's quota is used up. */
+  addWarning(path: string, message: string): string | null {
+    this.stats.warnings++;
+    return this.warnings.add(path, message);
   }
 
   async addChunk(id: string, codec: CodecName, plainLen: number, data: Buffer): Promise<void> {
@@ -220,7 +227,7 @@ export class SnapshotWriter {
       codec: this.opts.codec.level === undefined ? this.opts.codec.name : `${this.opts.codec.name}:${this.opts.codec.level}`,
       manifest,
       stats: { ...this.stats, bytesNew: this.stats.bytesNew + this.manifest.bytesNew, bytesStored: this.stats.bytesStored + this.manifest.bytesStored },
-      warnings: this.warnings,
+      warnings: this.warnings.lines(),
     };
     await this.store.snapshots.write(record);
     return record;
