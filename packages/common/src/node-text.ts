@@ -11,7 +11,6 @@ export const MAX_NODE_TEXT = 4096;
 export const MAX_WARNINGS_KEPT = 1000;
 
 // Control characters would let a node rewrite an operator's terminal or forge log lines.
-// eslint-disable-next-line no-control-regex
 const CONTROL = /[\u0000-\u001f\u007f-\u009f]/g;
 
 /** Cut to `max` characters with a marker saying how much was dropped. */
