@@ -87,6 +87,7 @@ test("a backup whose node floods warnings completes, with the job log and the re
   assert.ok(l.longest < 10_000, `longest job log line: ${l.longest} bytes`);
   assert.ok(Number(l.bytes) < 1001 * 10_000, `job log: ${l.bytes} bytes`);
   assert.match(l.last, /^500 more warning\(s\) not kept/);
+  process.stdout.write(`# job_logs for the flood: ${l.rows} rows, ${l.bytes} bytes, longest ${l.longest} bytes\n`);
   const sizes = await db.query<{ job: number; snap: number }>(
     `SELECT (SELECT pg_column_size(warnings) FROM jobs WHERE id = $1) AS job, (SELECT pg_column_size(warnings) FROM snapshots WHERE id = $2) AS snap`,
     [job, snapshot.id],
