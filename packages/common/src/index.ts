@@ -2,6 +2,8 @@ export * from "./chunker.js";
 export * from "./codec.js";
 export * from "./hash.js";
 export * from "./manifest.js";
+export * from "./entry-rules.js";
+export * from "./node-text.js";
 export * from "./paths.js";
 export * from "./source-events.js";
 export * from "./config-file.js";

@@ -1,4 +1,5 @@
 import type { Entry as ManifestEntry, EntryType } from "../manifest.js";
+import { permissionBits } from "../entry-rules.js";
 import type { Entry as WireEntry } from "./generated/agent.js";
 
 const ENTRY_TYPES: ReadonlySet<string> = new Set<EntryType>(["file", "dir", "symlink", "hardlink", "fifo", "chardev", "blockdev", "socket"]);
@@ -38,15 +39,15 @@ export function entryToWire(e: ManifestEntry, unchanged = false): WireEntry {
 }
 
 /**
- * Validates what a node sent before it becomes manifest data: the type must be known and ids must
- * be SHA-256 sized. Path safety (no "..", no leading "/") is the manifest layer's check.
+ * Maps what a node sent to manifest data: the type must be known and ids must be SHA-256 sized.
+ * Every other field is checked by checkEntry (entry-rules.ts) where the snapshot writer takes it.
  */
 export function entryFromWire(w: WireEntry): ManifestEntry {
   if (!ENTRY_TYPES.has(w.type)) throw new Error(`entry ${JSON.stringify(w.path)} has unknown type ${JSON.stringify(w.type)}`);
   const e: ManifestEntry = {
     path: w.path,
     type: w.type as EntryType,
-    mode: w.mode,
+    mode: permissionBits(w.type, w.mode),
     uid: w.uid,
     gid: w.gid,
     mtimeNs: w.mtimeNs,

@@ -15,6 +15,12 @@ export interface BackupPlan {
   prior: Map<string, PriorFile> | null;
   /** Chunk ids of the source's latest snapshot: the agent need not send these again. */
   knownChunks: Set<string>;
+  /**
+   * Chunks the node may reference without sending them: the known chunks plus the base's (an
+   * unchanged file of a differential takes the base's chunks). Only this source's own snapshots:
+   * a chunk of anyone else must be uploaded, so a node cannot read another's data by naming its hash.
+   */
+  trusted: Set<string>;
   /** Set when the requested level could not be honoured. */
   note?: string;
 }
@@ -49,7 +55,7 @@ async function tryPlan(store: Store, node: string, source: string, requested: Ba
   if (requested === "incremental") baseRecord = latest;
   else if (requested === "differential") baseRecord = history.filter((r) => r.level === "full").at(-1);
 
-  const plan: BackupPlan = { level: requested, requestedLevel: requested, base: null, prior: null, knownChunks: new Set() };
+  const plan: BackupPlan = { level: requested, requestedLevel: requested, base: null, prior: null, knownChunks: new Set(), trusted: new Set() };
   if (requested !== "full" && !baseRecord) {
     plan.level = "full";
     plan.note = `no earlier ${requested === "differential" ? "full " : ""}snapshot of ${node}/${source}: running a full backup instead of ${requested}`;
@@ -66,11 +72,16 @@ async function tryPlan(store: Store, node: string, source: string, requested: Ba
   const knownFrom = latest && latest.id !== baseRecord?.id ? await entriesOf(store, latest) : plan.base?.entries;
   if (latest && latest.id !== baseRecord?.id && !knownFrom) return null;
   for (const e of knownFrom?.values() ?? []) for (const c of e.chunks ?? []) plan.knownChunks.add(c.id);
+  plan.trusted = new Set(plan.knownChunks);
+  for (const e of plan.base?.entries.values() ?? []) for (const c of e.chunks ?? []) plan.trusted.add(c.id);
   // Chunks `verify --repair` set aside: the agent must send them again, and the files that use them
   // must be read again even when unchanged.
   const damaged = await store.chunks.quarantined();
   if (damaged.size) {
-    for (const id of damaged) plan.knownChunks.delete(id);
+    for (const id of damaged) {
+      plan.knownChunks.delete(id);
+      plan.trusted.delete(id);
+    }
     for (const e of plan.base?.entries.values() ?? []) {
       if (e.chunks?.some((c) => damaged.has(c.id))) plan.prior?.delete(e.path);
     }

@@ -34,7 +34,7 @@ export async function backupDirectory(o: LocalBackupOptions): Promise<SnapshotRe
     requestedLevel: plan.requestedLevel,
     base: plan.base,
     codec,
-    trusted: plan.knownChunks,
+    trusted: plan.trusted,
   });
   let bytesRead = 0;
   const events = backupFsSource(

@@ -7,8 +7,11 @@
  */
 import { randomBytes } from "node:crypto";
 import {
-  checkRelativePath,
+  checkEntry,
+  EntryRuleError,
+  showValue,
   ROOT_PATH,
+  WarningList,
   chunkId,
   decompress,
   type BackupLevel,
@@ -38,9 +41,11 @@ export interface SnapshotWriterOptions {
   base: { record: SnapshotRecord; entries: ReadonlyMap<string, Entry> } | null;
   codec: CodecSpec;
   /**
-   * Chunks a sealed snapshot of this source references (the plan's known chunks), taken to be in
-   * the store without a lookup. They were checked when that snapshot was sealed; if GC deletes one
-   * while this backup runs, the check at seal (backup-job.ts) fails the backup.
+   * Chunks a sealed snapshot of this source references (the plan's trusted set): the only chunks
+   * an entry may name without the node sending them in this session. They were checked when that
+   * snapshot was sealed; if GC deletes one while this backup runs, the check at seal
+   * (backup-job.ts) fails the backup. Nothing else is looked up in the store: whether the store
+   * holds some other node's chunk is not the node's business (see docs/decisions.md).
    */
   trusted?: ReadonlySet<string>;
 }
@@ -65,13 +70,10 @@ export class SnapshotWriter {
     chunksNew: 0,
     warnings: 0,
   };
-  readonly warnings: string[] = [];
+  /** Bounded: a node may send any number of warnings of any size. */
+  readonly warnings = new WarningList();
   private readonly manifest: ManifestWriter;
-  /**
-   * Chunks known to be in the store: received in this session, trusted (see the option), or
-   * confirmed by a lookup. A lookup per reused chunk was a seventh of a no-change incremental of
-   * 100k files.
-   */
+  /** Chunks this snapshot may reference: received in this session or trusted (see the option). */
   private readonly present = new Set<string>();
   private readonly seen = new Set<string>();
   /** Store checkpoint failures after this mean chunks this snapshot counts on may be lost. */
@@ -93,10 +95,15 @@ export class SnapshotWriter {
       case "entry":
         return this.addEntry(ev.entry, ev.unchanged);
       case "warning":
-        this.stats.warnings++;
-        if (this.warnings.length < 1000) this.warnings.push(`${ev.path}: ${ev.message}`);
+        this.addWarning(ev.path, ev.message);
         return;
     }
+  }
+
+  /** Counts the warning; returns the line kept for it, or null once the job's quota is used up. */
+  addWarning(path: string, message: string): string | null {
+    this.stats.warnings++;
+    return this.warnings.add(path, message);
   }
 
   async addChunk(id: string, codec: CodecName, plainLen: number, data: Buffer): Promise<void> {
@@ -121,17 +128,25 @@ export class SnapshotWriter {
     this.present.add(id);
   }
 
-  private async ensurePresent(id: string, path: string): Promise<void> {
+  /** The message must not depend on whether the store holds the chunk: that would answer "does this content exist?". */
+  private ensurePresent(id: string, path: string): void {
     if (this.present.has(id)) return;
-    if (!this.opts.trusted?.has(id) && !(await this.store.chunks.has(id))) {
-      throw new BackupRejectedError(`entry ${path} references chunk ${id}, which the agent did not send and the store does not hold`);
+    if (!this.opts.trusted?.has(id)) {
+      throw new BackupRejectedError(
+        `entry ${path} references chunk ${id}, which the agent did not send in this backup and no earlier snapshot of this source holds; the agent must upload it`,
+      );
     }
     this.present.add(id);
   }
 
   async addEntry(input: Entry, unchanged: boolean): Promise<void> {
-    const bad = checkRelativePath(input.path);
-    if (bad) throw new BackupRejectedError(`entry path ${JSON.stringify(input.path)} rejected: ${bad}`);
+    try {
+      checkEntry(input);
+    } catch (err) {
+      if (!(err instanceof EntryRuleError)) throw err;
+      const what = err.field === "path" ? "an entry" : `entry ${showValue(input.path)}`;
+      throw new BackupRejectedError(`${what} rejected: ${err.message}; the node sent data no file system produces (a damaged or compromised agent?)`);
+    }
     if (this.seen.has(input.path)) throw new BackupRejectedError(`entry ${input.path} sent twice`);
     const parent = input.path.includes("/") ? input.path.slice(0, input.path.lastIndexOf("/")) : "";
     if (input.path === ROOT_PATH && (this.seen.size > 0 || input.type !== "dir")) {
@@ -151,7 +166,7 @@ export class SnapshotWriter {
       if (prev.holes) e.holes = prev.holes;
     }
     if (e.type === "file") {
-      await this.checkTiling(e);
+      this.checkTiling(e);
       this.files.add(e.path);
       this.stats.files++;
       this.stats.bytesTotal += e.size;
@@ -167,7 +182,7 @@ export class SnapshotWriter {
   }
 
   /** Chunks and holes must cover [0, size) exactly, in order. */
-  private async checkTiling(e: Entry): Promise<void> {
+  private checkTiling(e: Entry): void {
     const pieces = [
       ...(e.chunks ?? []).map((c) => ({ off: c.off, len: c.len, id: c.id })),
       ...(e.holes ?? []).map((h) => ({ off: h.off, len: h.len, id: "" })),
@@ -177,7 +192,7 @@ export class SnapshotWriter {
       if (p.off !== at || p.len <= 0) throw new BackupRejectedError(`file ${e.path}: chunks and holes do not tile the file at offset ${at}`);
       at += p.len;
       if (p.id) {
-        await this.ensurePresent(p.id, e.path);
+        this.ensurePresent(p.id, e.path);
         this.stats.chunksTotal++;
       }
     }
@@ -212,7 +227,7 @@ export class SnapshotWriter {
       codec: this.opts.codec.level === undefined ? this.opts.codec.name : `${this.opts.codec.name}:${this.opts.codec.level}`,
       manifest,
       stats: { ...this.stats, bytesNew: this.stats.bytesNew + this.manifest.bytesNew, bytesStored: this.stats.bytesStored + this.manifest.bytesStored },
-      warnings: this.warnings,
+      warnings: this.warnings.lines(),
     };
     await this.store.snapshots.write(record);
     return record;

@@ -8,7 +8,7 @@
  */
 import pg from "pg";
 import { PrismaPg } from "@prisma/adapter-pg";
-import type { BackupLevel, Entry, SnapshotRecord } from "@pullback/common";
+import { cutText, type BackupLevel, type Entry, type SnapshotRecord } from "@pullback/common";
 import { PrismaClient, Prisma } from "./generated/client.js";
 import { migrate } from "./migrate.js";
 import { startEmbeddedPostgres, type EmbeddedCatalogDb } from "./embedded.js";
@@ -138,6 +138,8 @@ export interface JobFilter {
 
 const nodeAndSource = { node: true, source: true } as const;
 const FINISHED: readonly JobStatus[] = ["succeeded", "warning", "failed", "cancelled", "skipped"];
+/** A job log line: room for a bounded warning (path and message, escaped) and any error message. */
+const MAX_LOG_MESSAGE = 16 * 1024;
 
 export class Catalog {
   constructor(
@@ -240,7 +242,8 @@ export class Catalog {
   }
 
   async appendJobLog(jobId: number, level: LogLevel, message: string | string[]): Promise<void> {
-    const messages = Array.isArray(message) ? message : [message];
+    // Callers bound node text already; this keeps any other caller from filling the table.
+    const messages = (Array.isArray(message) ? message : [message]).map((m) => cutText(m, MAX_LOG_MESSAGE));
     if (messages.length === 0) return;
     try {
       await this.prisma.jobLog.createMany({ data: messages.map((m) => ({ jobId, level, message: m })) });

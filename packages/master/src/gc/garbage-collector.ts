@@ -11,9 +11,9 @@
 import { lstatSync, readdirSync, unlinkSync } from "node:fs";
 import { join } from "node:path";
 import type { MasterContext } from "../master-context.js";
-import { readManifest } from "../store/manifest-io.js";
 import { GC_LOCK } from "./gc-lock.js";
-import { reconcileCatalog } from "./reconcile.js";
+import { chunksOfRecord } from "./record-chunks.js";
+import { describeUnindexable, reconcileCatalog } from "./reconcile.js";
 
 export interface GcOptions {
   /** Candidates younger than this are kept (default 1 h): longer than any backup's reuse window. */
@@ -32,15 +32,32 @@ export interface GcResult {
   reconciled: number;
   /** Store records the catalog missed, now indexed (their chunks were kept). */
   indexed: number;
+  /** Store records the catalog cannot index, one report each; every chunk they may reference was kept. */
+  unindexable: string[];
+  /** Candidates kept because an unindexable record may reference them. */
+  keptForUnindexable: number;
   seconds: number;
 }
 
 export async function collectGarbage(ctx: MasterContext, o: GcOptions = {}): Promise<GcResult> {
   const started = Date.now();
   const catalog = await ctx.catalog();
-  const { removedRows, indexedRecords } = await reconcileCatalog(ctx, o.dryRun);
+  const { removedRows, indexedRecords, unindexable } = await reconcileCatalog(ctx, o.dryRun);
+  // The catalog holds no references for these records, so its answer alone would let their chunks go.
+  const pinned = new Set<string>();
+  for (const u of unindexable) for (const id of (await chunksOfRecord(ctx.store.chunks, u.record)).ids) pinned.add(id);
   const before = new Date(Date.now() - (o.graceMs ?? 3600_000));
-  const result: GcResult = { examined: 0, deleted: 0, bytesFreed: 0, rereferenced: 0, reconciled: removedRows, indexed: indexedRecords, seconds: 0 };
+  const result: GcResult = {
+    examined: 0,
+    deleted: 0,
+    bytesFreed: 0,
+    rereferenced: 0,
+    reconciled: removedRows,
+    indexed: indexedRecords,
+    unindexable: unindexable.map(describeUnindexable),
+    keptForUnindexable: 0,
+    seconds: 0,
+  };
   const seen = new Set<string>();
   for (;;) {
     const batch = (await catalog.gcCandidates(before, o.batch ?? 2000)).filter((id) => !seen.has(id));
@@ -53,6 +70,11 @@ export async function collectGarbage(ctx: MasterContext, o: GcOptions = {}): Pro
       const deleted: string[] = [];
       for (const id of batch) {
         if (referenced.has(id)) continue;
+        // Stays queued: once the record is indexed or forgotten, a later run decides.
+        if (pinned.has(id)) {
+          result.keptForUnindexable++;
+          continue;
+        }
         deleted.push(id);
         const path = ctx.store.chunks.pathOf(id);
         const st = lstatSync(path, { throwIfNoEntry: false });
@@ -86,10 +108,8 @@ export async function fullSweep(ctx: MasterContext, graceMs = 3600_000, dryRun =
   const catalog = await ctx.catalog();
   await reconcileCatalog(ctx, dryRun);
   const live = new Set<string>();
-  for (const r of await ctx.store.snapshots.list()) {
-    for (const id of r.manifest.chunks) live.add(id);
-    for await (const e of readManifest(ctx.store.chunks, r.manifest)) for (const c of e.chunks ?? []) live.add(c.id);
-  }
+  // A manifest that does not parse still keeps every chunk it may name (record-chunks.ts).
+  for (const r of await ctx.store.snapshots.list()) for (const id of (await chunksOfRecord(ctx.store.chunks, r)).ids) live.add(id);
   const cutoff = Date.now() - graceMs;
   const orphans: string[] = [];
   let files = 0;

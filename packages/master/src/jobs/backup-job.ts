@@ -3,7 +3,7 @@
  * snapshot writer, seal, catalog record. The store is written first and is the truth: if recording
  * in the catalog fails after the seal, the snapshot exists and `pullback catalog rebuild` finds it.
  */
-import { parseCodec, type BackupLevel, type BackupProgress, type SnapshotRecord } from "@pullback/common";
+import { boundText, parseCodec, type BackupLevel, type BackupProgress, type SnapshotRecord } from "@pullback/common";
 import type { JobRow } from "../catalog/index.js";
 import { planBackup } from "../backup/base-snapshot.js";
 import { SnapshotWriter } from "../backup/snapshot-writer.js";
@@ -70,7 +70,7 @@ export async function executeBackupJob(ctx: MasterContext, jobId: number, o: Bac
       requestedLevel: plan.requestedLevel,
       base: plan.base,
       codec,
-      trusted: plan.knownChunks,
+      trusted: plan.trusted,
     });
     const link = await connectNode(ctx, node, o.timeouts);
     let lastReport = 0;
@@ -80,7 +80,7 @@ export async function executeBackupJob(ctx: MasterContext, jobId: number, o: Bac
       const stream = link.backup(
         { sourceName: source.name, sourceType: source.type, config: source.config, codec, level: plan.level, prior: plan.level === "full" ? null : plan.prior, knownChunks: plan.knownChunks },
         (p) => {
-          o.onProgress?.(p);
+          o.onProgress?.({ ...p, currentPath: boundText(p.currentPath) });
           const now = Date.now();
           if (now - lastReport > 2000) {
             lastReport = now;
@@ -90,9 +90,14 @@ export async function executeBackupJob(ctx: MasterContext, jobId: number, o: Bac
       );
       for await (const ev of stream.events) {
         if (o.signal?.aborted) throw new Error(String(o.signal.reason ?? "cancelled"));
-        await writer.handle(ev);
-        if (ev.kind === "warning") await catalog.appendJobLog(job.id, "warn", `${ev.path}: ${ev.message}`);
+        if (ev.kind !== "warning") await writer.handle(ev);
+        else {
+          const line = writer.addWarning(ev.path, ev.message);
+          if (line !== null) await catalog.appendJobLog(job.id, "warn", line);
+        }
       }
+      const notKept = writer.warnings.summary();
+      if (notKept) await catalog.appendJobLog(job.id, "warn", notKept);
       if (o.signal?.aborted) throw new Error(String(o.signal.reason ?? "cancelled"));
       writer.setBytesRead(stream.bytesRead());
     } catch (err) {

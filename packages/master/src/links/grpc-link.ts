@@ -21,7 +21,7 @@ import {
   type CallLimits,
   type InfoResponse,
 } from "@pullback/common/rpc/index";
-import { FILE_CHUNKING, type BackupProgress, type CodecName, type SourceEvent } from "@pullback/common";
+import { FILE_CHUNKING, WarningList, type BackupProgress, type CodecName, type SourceEvent } from "@pullback/common";
 import type { TlsIdentity, RevocationListFile } from "@pullback/common/pki/index";
 import type { ChunkStore } from "../store/chunk-store.js";
 import { TaskPool } from "../util/task-pool.js";
@@ -152,13 +152,13 @@ export class GrpcLink implements NodeLink {
       params: req.params ?? {},
     });
     const window = new CreditWindow(Number(session.accepted.windowBytes) || DEFAULT_WINDOW_BYTES);
-    const warnings: string[] = [];
-    const special: string[] = [];
+    const warnings = new WarningList();
+    const special = new WarningList();
     let done: { entries: number; bytesWritten: number } | undefined;
     const replies = (async () => {
       for await (const m of session.messages) {
         if (m.msg === "ack") window.release(m.ack.bytes);
-        else if (m.msg === "warning") (m.warning.code === "special" ? special : warnings).push(m.warning.message.startsWith(m.warning.path) ? m.warning.message : `${m.warning.path}: ${m.warning.message}`);
+        else if (m.msg === "warning") (m.warning.code === "special" ? special : warnings).add(m.warning.message.startsWith(m.warning.path) ? "" : m.warning.path, m.warning.message);
         else if (m.msg === "progress") req.onProgress?.({ files: m.progress.entriesDone, bytesWritten: m.progress.bytesWritten });
         else if (m.msg === "done") done = m.done;
       }
@@ -199,7 +199,7 @@ export class GrpcLink implements NodeLink {
       throw err;
     }
     if (!done) throw new Error(`agent ${this.client.nodeName} ended the restore without reporting it done`);
-    return { entries: done.entries, bytesWritten: done.bytesWritten, errors: warnings, special };
+    return { entries: done.entries, bytesWritten: done.bytesWritten, errors: warnings.lines(), special: special.lines() };
   }
 
   async close(): Promise<void> {

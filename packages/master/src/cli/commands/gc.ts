@@ -68,6 +68,7 @@ export const gcCommand: Command = {
         `${values["dry-run"] ? "would delete" : "deleted"} ${r.deleted} chunks, ${formatBytes(r.bytesFreed)} freed; ${r.examined} candidates examined, ${r.rereferenced} referenced again; ${r.seconds.toFixed(1)} s`,
         ...(r.reconciled ? [`${values["dry-run"] ? "would finish" : "finished"} ${r.reconciled} interrupted forget(s)`] : []),
         ...(r.indexed ? [`${values["dry-run"] ? "would index" : "indexed"} ${r.indexed} snapshot record(s) the catalog did not know; their chunks are kept`] : []),
+        ...r.unindexable,
       ].join("\n"),
     );
     return EXIT.OK;

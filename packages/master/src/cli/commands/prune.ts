@@ -90,6 +90,7 @@ export const pruneCommand: Command = {
       [
         ...result.lines.map((l) => `${l.action === "keep" ? "keep  " : dryRun ? "would forget" : "forget"} ${l.node}/${l.source} ${l.snapshot} ${l.time}  (${l.why})`),
         ...result.notes,
+        ...(result.gc?.unindexable ?? []),
         dryRun ? "dry run: nothing was changed" : `${result.lines.filter((l) => l.action === "forget").length} snapshot(s) forgotten, ${result.gcCandidates} chunks now unreferenced${result.gc ? `; gc freed ${formatBytes(result.gc.bytesFreed)}` : " (run `pullback gc` to free them)"}`,
       ].join("\n"),
     );
