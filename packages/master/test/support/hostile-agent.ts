@@ -132,7 +132,7 @@ async function runBackupScript(s: BackupSession, script: BackupScript): Promise<
   }
   // Honour the master's credit window, as a real agent must, so the script can send a lot.
   const window = new CreditWindow(Number(s.start.windowBytes) || 8 << 20);
-  void (async () => {
+  const acks = (async () => {
     for await (const m of s.messages) if (m.msg === "ack") window.release(m.ack.bytes);
   })().catch((e: unknown) => window.fail(e as Error));
   let sent = 0;
@@ -153,4 +153,7 @@ async function runBackupScript(s: BackupSession, script: BackupScript): Promise<
   await script(b);
   const zero = { files: 0, dirs: 0, otherEntries: 0, bytesTotal: 0, bytesRead: sent, bytesSent: sent, chunksTotal: 0, chunksSent: 0, warnings: 0 };
   await s.send({ msg: "done", done: { stats: { ...zero, level: s.start.source?.level ?? "full" } } });
+  // Like the real agent: ending the call while the master still acknowledges the last chunks would
+  // make its next ack a write after end. Wait for its half-close (bounded).
+  await Promise.race([acks, new Promise((r) => setTimeout(r, 60_000).unref())]);
 }
