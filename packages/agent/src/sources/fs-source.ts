@@ -12,6 +12,9 @@ import {
   chunkStream,
   compressAsync,
   FILE_CHUNKING,
+  MAX_PATH_BYTES,
+  MAX_TIME_NS,
+  MIN_TIME_NS,
   ROOT_PATH,
   type BackupProgress,
   type ChunkRef,
@@ -26,7 +29,7 @@ import {
 import { sameFile } from "../safe-fs/dir-fd.js";
 import { raceHook } from "../safe-fs/race-hook.js";
 import { groupName, userName } from "./owner-names.js";
-import { makeExclude, walkTree, type WalkProblem } from "./tree-walker.js";
+import { makeExclude, walkTree, type ExcludeFn, type WalkProblem } from "./tree-walker.js";
 
 export interface FsSourceSpec {
   root: string;
@@ -73,6 +76,34 @@ function baseEntry(path: string, st: BigIntStats, type: EntryType): Entry {
   return e;
 }
 
+/**
+ * The master refuses an entry its catalog cannot hold (entry-rules.ts) and fails the backup: an
+ * honest node skips such a path, or records the nearest time the catalog can hold, with a warning,
+ * so that one odd file does not cost the backup of all the others.
+ */
+function withinCatalogLimits(exclude: ExcludeFn, warn: (p: WalkProblem) => void): ExcludeFn {
+  return (rel) => {
+    if (exclude(rel)) return true;
+    const bytes = Buffer.byteLength(rel, "utf8");
+    if (bytes <= MAX_PATH_BYTES) return false;
+    warn({ path: rel, message: `not backed up: its path is ${bytes} bytes long, more than the ${MAX_PATH_BYTES} the catalog indexes (a directory is skipped with all it holds)` });
+    return true;
+  };
+}
+
+function clampTimes(e: Entry): boolean {
+  let clamped = false;
+  for (const k of ["mtimeNs", "atimeNs", "ctimeNs"] as const) {
+    const ns = BigInt(e[k]);
+    const bounded = ns < MIN_TIME_NS ? MIN_TIME_NS : ns > MAX_TIME_NS ? MAX_TIME_NS : ns;
+    if (bounded !== ns) {
+      e[k] = bounded.toString();
+      clamped = true;
+    }
+  }
+  return clamped;
+}
+
 function unchangedSince(prior: PriorFile | undefined, st: BigIntStats): boolean {
   return (
     prior !== undefined &&
@@ -90,7 +121,8 @@ export async function* backupFsSource(spec: FsSourceSpec, ctx: FsBackupContext):
   const buffer = chunkBuffer(FILE_CHUNKING);
   const progress: BackupProgress = { files: 0, bytesRead: 0, currentPath: "" };
 
-  for await (const item of walkTree(spec.root, makeExclude(spec.excludes), (p) => warnings.push(p))) {
+  const onProblem = (p: WalkProblem) => warnings.push(p);
+  for await (const item of walkTree(spec.root, withinCatalogLimits(makeExclude(spec.excludes), onProblem), onProblem)) {
     while (warnings.length) {
       const w = warnings.shift()!;
       yield { kind: "warning", path: w.path, message: w.message };
@@ -103,6 +135,9 @@ export async function* backupFsSource(spec: FsSourceSpec, ctx: FsBackupContext):
     }
     // The root is recorded as "." so a restore can give the target the source root's metadata.
     const entry = baseEntry(item.path === "" ? ROOT_PATH : item.path, st, type);
+    if (clampTimes(entry)) {
+      yield { kind: "warning", path: item.path, message: "a time outside the years 1678..2261 was recorded as the nearest one the catalog holds" };
+    }
     if (type === "symlink") {
       try {
         entry.target = await readlink(item.at);
