@@ -43,6 +43,11 @@ export interface SnapshotWriterOptions {
    * while this backup runs, the check at seal (backup-job.ts) fails the backup.
    */
   trusted?: ReadonlySet<string>;
+  /**
+   * Called after each chunk this session adds to the store with the stored bytes it has added so
+   * far; throws to stop the backup (the node's quota, see node-quota.ts).
+   */
+  admitNewBytes?: (sessionBytes: number) => void;
 }
 
 export function newSnapshotId(): string {
@@ -77,6 +82,8 @@ export class SnapshotWriter {
   /** Store checkpoint failures after this mean chunks this snapshot counts on may be lost. */
   private readonly storeSession: number;
   private readonly files = new Set<string>();
+  /** Data chunks this session wrote (not found already stored) → stored bytes. */
+  private readonly written = new Map<string, number>();
 
   constructor(
     private readonly store: Store,
@@ -117,8 +124,10 @@ export class SnapshotWriter {
       this.stats.chunksNew++;
       this.stats.bytesNew += plainLen;
       this.stats.bytesStored += r.storedBytes;
+      this.written.set(id, r.storedBytes);
     }
     this.present.add(id);
+    if (r.written) this.opts.admitNewBytes?.(this.stats.bytesStored);
   }
 
   private async ensurePresent(id: string, path: string): Promise<void> {
@@ -187,6 +196,15 @@ export class SnapshotWriter {
   /** Every chunk the snapshot references so far (data chunks; the manifest's are written at seal). */
   referencedChunks(): ReadonlySet<string> {
     return this.present;
+  }
+
+  /**
+   * Chunks this session added to the store, data and manifest (id → stored bytes): what its node is
+   * charged for, and what GC may take back if the session fails. Chunks it found already stored are
+   * not among them: they may belong to another backup still running.
+   */
+  newChunks(): ReadonlyMap<string, number> {
+    return new Map([...this.written, ...this.manifest.newChunks]);
   }
 
   /** The agent counts what it really read (zero runs included); the master cannot know it. */

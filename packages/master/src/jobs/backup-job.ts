@@ -11,6 +11,8 @@ import { connectNode } from "../links/connect-node.js";
 import type { MasterContext } from "../master-context.js";
 import { readManifest } from "../store/manifest-io.js";
 import { GC_LOCK } from "../gc/gc-lock.js";
+import { reclaimFailedSession } from "../gc/failed-session.js";
+import { quotaCheck } from "../backup/node-quota.js";
 
 export interface BackupJobResult {
   job: JobRow;
@@ -47,6 +49,8 @@ export async function executeBackupJob(ctx: MasterContext, jobId: number, o: Bac
   const catalog = await ctx.catalog();
   const job = { id: jobId };
   const log = ctx.log.child({ job: job.id, node: o.node, source: o.source });
+  // What the catch needs to give back a failed session's chunks; unset until the writer exists.
+  let session: { nodeId: number; writer: SnapshotWriter; sealed: boolean } | undefined;
   try {
     const source = (await catalog.listSources(o.node)).find((s) => s.name === o.source);
     if (!source) throw new Error(`node ${o.node} has no source ${o.source} (removed since the job was queued?)`);
@@ -69,7 +73,10 @@ export async function executeBackupJob(ctx: MasterContext, jobId: number, o: Bac
       base: plan.base,
       codec,
       trusted: plan.knownChunks,
+      admitNewBytes: quotaCheck(node),
     });
+    const thisSession = { nodeId: node.id, writer, sealed: false };
+    session = thisSession;
     const link = await connectNode(ctx, node);
     let lastReport = 0;
     const onAbort = () => void link.close();
@@ -111,9 +118,11 @@ export async function executeBackupJob(ctx: MasterContext, jobId: number, o: Bac
         }
       }
       const sealed = await writer.seal();
+      thisSession.sealed = true;
       await catalog.recordSnapshot(sealed, readManifest(ctx.store.chunks, sealed.manifest));
       return sealed;
     });
+    await catalog.chargeNodeChunks(node.id, writer.newChunks());
     log.info({ snapshot: snapshot.id, stats: snapshot.stats }, "snapshot sealed");
     const finished = await catalog.finishJob(job.id, snapshot.stats.warnings ? "warning" : "succeeded", undefined, {
       level: snapshot.level,
@@ -133,6 +142,12 @@ export async function executeBackupJob(ctx: MasterContext, jobId: number, o: Bac
     // What arrived is verified data: make it durable and visible, so the next run reuses it instead
     // of leaving it in tmp/ (where, on a full disk, it would hold the space the next run needs).
     await ctx.store.chunks.flush().catch((e: Error) => log.warn({ err: e }, "cannot keep the chunks of the failed backup"));
+    // ...but only until GC: unreferenced, they would otherwise hold the disk forever.
+    if (session && !session.sealed) {
+      await reclaimFailedSession(ctx, session.nodeId, session.writer.newChunks()).catch((e: Error) =>
+        log.error({ err: e }, "cannot queue the chunks of the failed backup for GC; `pullback gc --full` finds them"),
+      );
+    }
     await catalog.finishJob(job.id, "failed", message).catch((e: Error) => log.error({ err: e }, "cannot record the failure"));
     throw err;
   }
