@@ -107,3 +107,24 @@ test("a node sending 50 MiB against a 20 MiB quota is stopped near 20 MiB; raisi
   const info = JSON.parse((await tb.cliAwait(["node", "info", "greedy", "--json"])).stdout) as { quotaBytes: number; usedBytes: number };
   assert.deepEqual([info.quotaBytes, info.usedBytes], [100 * MiB, usage]);
 });
+
+test("a flood of entries without data counts against the quota too: its manifest is stored bytes", async (t) => {
+  const room = MiB;
+  tb.ok(["node", "set", "greedy", "--quota", String(node().usedBytes + room)]);
+  const storeBefore = chunkFileBytes(tb.home);
+  const sent = { entries: 0 };
+  agent.onBackup(async (b) => {
+    await b.entry({ path: ".", type: "dir", mode: 0o755 });
+    for (let i = 0; i < 40_000; i++) {
+      await b.entry({ path: randomBytes(100).toString("hex"), size: 0 });
+      sent.entries++;
+    }
+  });
+  const flood = await backup();
+  assert.notEqual(flood.code, 0, "40,000 entries of random 200-byte names do not fit in 1 MiB of quota");
+  assert.match(flood.stderr, /over its storage quota/);
+  const stored = chunkFileBytes(tb.home) - storeBefore;
+  t.diagnostic(`entry flood: ${stored} bytes of manifest stored, ${sent.entries} entries left the node`);
+  assert.ok(stored <= room + 256 * 1024 + 12, `at most one manifest chunk past the quota: ${stored} bytes`);
+  assert.ok(stored > 0);
+});

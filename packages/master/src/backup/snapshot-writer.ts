@@ -44,8 +44,8 @@ export interface SnapshotWriterOptions {
    */
   trusted?: ReadonlySet<string>;
   /**
-   * Called after each chunk this session adds to the store with the stored bytes it has added so
-   * far; throws to stop the backup (the node's quota, see node-quota.ts).
+   * Called whenever this session has added to the store (data or manifest chunks) with the stored
+   * bytes it has added so far; throws to stop the backup (the node's quota, see node-quota.ts).
    */
   admitNewBytes?: (sessionBytes: number) => void;
 }
@@ -84,6 +84,8 @@ export class SnapshotWriter {
   private readonly files = new Set<string>();
   /** Data chunks this session wrote (not found already stored) → stored bytes. */
   private readonly written = new Map<string, number>();
+  /** Stored bytes last reported to `admitNewBytes`. */
+  private admitted = 0;
 
   constructor(
     private readonly store: Store,
@@ -98,7 +100,8 @@ export class SnapshotWriter {
       case "chunk":
         return this.addChunk(ev.id, ev.codec, ev.plainLen, ev.data);
       case "entry":
-        return this.addEntry(ev.entry, ev.unchanged);
+        await this.addEntry(ev.entry, ev.unchanged);
+        return this.admitStored();
       case "warning":
         this.stats.warnings++;
         if (this.warnings.length < 1000) this.warnings.push(`${ev.path}: ${ev.message}`);
@@ -127,7 +130,15 @@ export class SnapshotWriter {
       this.written.set(id, r.storedBytes);
     }
     this.present.add(id);
-    if (r.written) this.opts.admitNewBytes?.(this.stats.bytesStored);
+    this.admitStored();
+  }
+
+  /** Reports growth of what this session stored, data and manifest, so a flood of entries counts too. */
+  private admitStored(): void {
+    const total = this.stats.bytesStored + this.manifest.bytesStored;
+    if (total === this.admitted) return;
+    this.admitted = total;
+    this.opts.admitNewBytes?.(total);
   }
 
   private async ensurePresent(id: string, path: string): Promise<void> {
