@@ -179,6 +179,28 @@ export class Catalog {
     }
   }
 
+  /**
+   * The node's quota, its charged usage, and what its other running backups (active in the last 10
+   * minutes, so a job left "running" by a killed master does not count forever) have stored so far.
+   */
+  async nodeStorage(nodeId: number, exceptJob: number): Promise<{ quotaBytes: number | null; usedBytes: number; inFlightBytes: number }> {
+    const r = await this.pool.query<{ quota_bytes: string | null; used_bytes: string; in_flight: string }>(
+      `SELECT n.quota_bytes, n.used_bytes,
+              (SELECT coalesce(sum(j.bytes_stored), 0) FROM jobs j
+               WHERE j.node_id = n.id AND j.kind = 'backup' AND j.status = 'running' AND j.id <> $2
+                 AND j.updated_at > now() - interval '10 minutes') AS in_flight
+       FROM nodes n WHERE n.id = $1`,
+      [nodeId, exceptJob],
+    );
+    const row = r.rows[0];
+    if (!row) throw new CatalogError(`node ${nodeId} vanished from the catalog`);
+    return {
+      quotaBytes: row.quota_bytes === null ? null : num(BigInt(row.quota_bytes)),
+      usedBytes: num(BigInt(row.used_bytes)),
+      inFlightBytes: num(BigInt(row.in_flight)),
+    };
+  }
+
   /** Charges chunks a session of the node wrote (id → stored bytes) to its usage. */
   async chargeNodeChunks(nodeId: number, chunks: ReadonlyMap<string, number>): Promise<void> {
     await chargeChunks(this.pool, nodeId, chunks);

@@ -12,7 +12,7 @@ import type { MasterContext } from "../master-context.js";
 import { readManifest } from "../store/manifest-io.js";
 import { GC_LOCK } from "../gc/gc-lock.js";
 import { reclaimFailedSession } from "../gc/failed-session.js";
-import { quotaCheck } from "../backup/node-quota.js";
+import { NodeQuota } from "../backup/node-quota.js";
 
 export interface BackupJobResult {
   job: JobRow;
@@ -50,7 +50,7 @@ export async function executeBackupJob(ctx: MasterContext, jobId: number, o: Bac
   const job = { id: jobId };
   const log = ctx.log.child({ job: job.id, node: o.node, source: o.source });
   // What the catch needs to give back a failed session's chunks; unset until the writer exists.
-  let session: { nodeId: number; writer: SnapshotWriter; sealed: boolean } | undefined;
+  let session: { nodeId: number; writer: SnapshotWriter; quota: NodeQuota; sealed: boolean } | undefined;
   try {
     const source = (await catalog.listSources(o.node)).find((s) => s.name === o.source);
     if (!source) throw new Error(`node ${o.node} has no source ${o.source} (removed since the job was queued?)`);
@@ -64,6 +64,7 @@ export async function executeBackupJob(ctx: MasterContext, jobId: number, o: Bac
       await catalog.appendJobLog(job.id, "info", plan.note);
     }
     const codec = parseCodec(source.codec || ctx.home.config.defaults.codec);
+    const quota = new NodeQuota(catalog, node, job.id);
     const writer = new SnapshotWriter(ctx.store, {
       node: o.node,
       source: o.source,
@@ -73,9 +74,9 @@ export async function executeBackupJob(ctx: MasterContext, jobId: number, o: Bac
       base: plan.base,
       codec,
       trusted: plan.knownChunks,
-      admitNewBytes: quotaCheck(node),
+      admitNewBytes: quota.admit,
     });
-    const thisSession = { nodeId: node.id, writer, sealed: false };
+    const thisSession = { nodeId: node.id, writer, quota, sealed: false };
     session = thisSession;
     const link = await connectNode(ctx, node);
     let lastReport = 0;
@@ -123,6 +124,7 @@ export async function executeBackupJob(ctx: MasterContext, jobId: number, o: Bac
       return sealed;
     });
     await catalog.chargeNodeChunks(node.id, writer.newChunks());
+    await quota.settle();
     log.info({ snapshot: snapshot.id, stats: snapshot.stats }, "snapshot sealed");
     const finished = await catalog.finishJob(job.id, snapshot.stats.warnings ? "warning" : "succeeded", undefined, {
       level: snapshot.level,
@@ -143,6 +145,7 @@ export async function executeBackupJob(ctx: MasterContext, jobId: number, o: Bac
     // of leaving it in tmp/ (where, on a full disk, it would hold the space the next run needs).
     await ctx.store.chunks.flush().catch((e: Error) => log.warn({ err: e }, "cannot keep the chunks of the failed backup"));
     // ...but only until GC: unreferenced, they would otherwise hold the disk forever.
+    await session?.quota.settle();
     if (session && !session.sealed) {
       await reclaimFailedSession(ctx, session.nodeId, session.writer.newChunks()).catch((e: Error) =>
         log.error({ err: e }, "cannot queue the chunks of the failed backup for GC; `pullback gc --full` finds them"),
