@@ -128,3 +128,31 @@ test("a flood of entries without data counts against the quota too: its manifest
   assert.ok(stored <= room + 256 * 1024 + 12, `at most one manifest chunk past the quota: ${stored} bytes`);
   assert.ok(stored > 0);
 });
+
+test("two backups of one node at once share its quota instead of each getting all of it", async (t) => {
+  tb.ok(["source", "add", "greedy", "other", "--path", "/srv"]);
+  const room = 40 * MiB;
+  tb.ok(["node", "set", "greedy", "--quota", String(node().usedBytes + room)]);
+  const storeBefore = chunkFileBytes(tb.home);
+  // Both sessions start sending only once both are connected, 1 MiB every 50 ms, 35 MiB each: alone,
+  // either would fit.
+  let started = 0;
+  let bothStarted!: () => void;
+  const barrier = new Promise<void>((resolve) => (bothStarted = resolve));
+  agent.onBackup(async (b) => {
+    if (++started === 2) bothStarted();
+    await Promise.race([barrier, new Promise((_, reject) => setTimeout(() => reject(new Error("the second backup never started")), 20_000))]);
+    const chunks = Array.from({ length: 35 }, () => randomBytes(MiB));
+    await b.entry({ path: ".", type: "dir", mode: 0o755 });
+    for (const c of chunks) {
+      await b.chunk(c);
+      await new Promise((r) => setTimeout(r, 50));
+    }
+  });
+  const runs = await Promise.all([tb.cliAwait(["backup", "greedy", "home"]), tb.cliAwait(["backup", "greedy", "other"])]);
+  const stored = chunkFileBytes(tb.home) - storeBefore;
+  t.diagnostic(`concurrent: exit codes ${runs.map((r) => r.code).join(", ")}, ${stored} bytes stored against ${room} of room`);
+  assert.ok(runs.some((r) => r.code !== 0 && /over its storage quota/.test(r.stderr)), "at least one of them is stopped by the quota");
+  // Each may overshoot by what it stores between two refreshes (100 ms, ~2 chunks here) plus one chunk.
+  assert.ok(stored <= room + 8 * (MiB + 12), `together they stored ${stored} bytes, not up to 2 × 35 MiB`);
+});
