@@ -6,6 +6,7 @@
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
 import { randomBytes } from "node:crypto";
+import pg from "pg";
 import type { SnapshotRecord } from "@pullback/common";
 import type { NodeRow } from "../src/catalog/index.js";
 import type { GcResult } from "../src/gc/garbage-collector.js";
@@ -88,4 +89,29 @@ test("a retry before gc reuses the failed session's chunks instead of storing th
   assert.equal(chunkFileBytes(tb.home), afterFailure + manifestBytes);
   assert.match(tb.ok(["verify", retry.snapshot!.id]), /all intact/);
   assert.ok(usedBytes() >= CHUNKS * MiB, "the node stays charged for the chunks its snapshot keeps");
+});
+
+test("chunks a node sends with a successful backup but no file uses are collected too", async () => {
+  const before = chunkFileBytes(tb.home);
+  const used = randomBytes(MiB);
+  agent.onBackup(async (b) => {
+    await b.entry({ path: ".", type: "dir", mode: 0o755 });
+    for (let i = 0; i < 32; i++) await b.chunk(randomBytes(MiB));
+    const id = await b.chunk(used);
+    await b.entry({ path: "kept", size: MiB, chunks: [ref(id, 0, MiB)] });
+  });
+  const r = await backup();
+  assert.equal(r.code, 0, r.stderr);
+  const gc = tb.json<GcResult>(["gc", "--grace", "0s"]);
+  assert.equal(gc.deleted, 32, JSON.stringify(gc));
+  assert.equal(chunkFileBytes(tb.home) - before, MiB + 12 + (r.snapshot!.stats.bytesStored - 33 * (MiB + 12)), "only the used chunk and the manifest stay");
+  assert.match(tb.ok(["verify", r.snapshot!.id]), /all intact/);
+  const db = new pg.Client({ connectionString: tb.db.url });
+  await db.connect();
+  try {
+    const log = await db.query<{ message: string }>("SELECT message FROM job_logs WHERE level = 'warn' ORDER BY id DESC LIMIT 1");
+    assert.match(log.rows[0]?.message ?? "", /the node sent 32 chunk\(s\) that no file uses/, "the operator is told");
+  } finally {
+    await db.end();
+  }
 });

@@ -11,7 +11,7 @@ import { connectNode } from "../links/connect-node.js";
 import type { MasterContext } from "../master-context.js";
 import { readManifest } from "../store/manifest-io.js";
 import { GC_LOCK } from "../gc/gc-lock.js";
-import { reclaimFailedSession } from "../gc/failed-session.js";
+import { settleSessionChunks } from "../gc/session-chunks.js";
 import { NodeQuota } from "../backup/node-quota.js";
 
 export interface BackupJobResult {
@@ -50,7 +50,7 @@ export async function executeBackupJob(ctx: MasterContext, jobId: number, o: Bac
   const job = { id: jobId };
   const log = ctx.log.child({ job: job.id, node: o.node, source: o.source });
   // What the catch needs to give back a failed session's chunks; unset until the writer exists.
-  let session: { nodeId: number; writer: SnapshotWriter; quota: NodeQuota; sealed: boolean } | undefined;
+  let session: { nodeId: number; writer: SnapshotWriter; quota: NodeQuota } | undefined;
   try {
     const source = (await catalog.listSources(o.node)).find((s) => s.name === o.source);
     if (!source) throw new Error(`node ${o.node} has no source ${o.source} (removed since the job was queued?)`);
@@ -76,8 +76,7 @@ export async function executeBackupJob(ctx: MasterContext, jobId: number, o: Bac
       trusted: plan.knownChunks,
       admitNewBytes: quota.admit,
     });
-    const thisSession = { nodeId: node.id, writer, quota, sealed: false };
-    session = thisSession;
+    session = { nodeId: node.id, writer, quota };
     const link = await connectNode(ctx, node);
     let lastReport = 0;
     const onAbort = () => void link.close();
@@ -119,11 +118,16 @@ export async function executeBackupJob(ctx: MasterContext, jobId: number, o: Bac
         }
       }
       const sealed = await writer.seal();
-      thisSession.sealed = true;
       await catalog.recordSnapshot(sealed, readManifest(ctx.store.chunks, sealed.manifest));
       return sealed;
     });
-    await catalog.chargeNodeChunks(node.id, writer.newChunks());
+    const stray = await settleSessionChunks(ctx, node.id, writer.newChunks());
+    if (stray > 0) {
+      const note = `the node sent ${stray} chunk(s) that no file uses; \`pullback gc\` frees them once its grace period has passed`;
+      o.onNote?.(note);
+      log.warn(note);
+      await catalog.appendJobLog(job.id, "warn", note);
+    }
     await quota.settle();
     log.info({ snapshot: snapshot.id, stats: snapshot.stats }, "snapshot sealed");
     const finished = await catalog.finishJob(job.id, snapshot.stats.warnings ? "warning" : "succeeded", undefined, {
@@ -145,9 +149,9 @@ export async function executeBackupJob(ctx: MasterContext, jobId: number, o: Bac
     // of leaving it in tmp/ (where, on a full disk, it would hold the space the next run needs).
     await ctx.store.chunks.flush().catch((e: Error) => log.warn({ err: e }, "cannot keep the chunks of the failed backup"));
     // ...but only until GC: unreferenced, they would otherwise hold the disk forever.
-    await session?.quota.settle();
-    if (session && !session.sealed) {
-      await reclaimFailedSession(ctx, session.nodeId, session.writer.newChunks()).catch((e: Error) =>
+    if (session) {
+      await session.quota.settle();
+      await settleSessionChunks(ctx, session.nodeId, session.writer.newChunks()).catch((e: Error) =>
         log.error({ err: e }, "cannot queue the chunks of the failed backup for GC; `pullback gc --full` finds them"),
       );
     }
