@@ -131,6 +131,7 @@ describe("catalog schema drift", () => {
       FileVersion: Prisma.FileVersionScalarFieldEnum,
       ChunkRef: Prisma.ChunkRefScalarFieldEnum,
       GcCandidate: Prisma.GcCandidateScalarFieldEnum,
+      ChunkOwner: Prisma.ChunkOwnerScalarFieldEnum,
       Policy: Prisma.PolicyScalarFieldEnum,
     };
     assert.deepEqual(info.models.map((m) => m.name).sort(), Object.values(Prisma.ModelName).sort());

@@ -48,6 +48,11 @@ export interface SnapshotWriterOptions {
    * holds some other node's chunk is not the node's business (see docs/decisions.md).
    */
   trusted?: ReadonlySet<string>;
+  /**
+   * Called whenever this session has added to the store (data or manifest chunks) with the stored
+   * bytes it has added so far; throws to stop the backup (the node's quota, see node-quota.ts).
+   */
+  admitNewBytes?: (sessionBytes: number) => void;
 }
 
 export function newSnapshotId(): string {
@@ -79,6 +84,10 @@ export class SnapshotWriter {
   /** Store checkpoint failures after this mean chunks this snapshot counts on may be lost. */
   private readonly storeSession: number;
   private readonly files = new Set<string>();
+  /** Data chunks this session wrote (not found already stored) → stored bytes. */
+  private readonly written = new Map<string, number>();
+  /** Stored bytes last reported to `admitNewBytes`. */
+  private admitted = 0;
 
   constructor(
     private readonly store: Store,
@@ -93,7 +102,8 @@ export class SnapshotWriter {
       case "chunk":
         return this.addChunk(ev.id, ev.codec, ev.plainLen, ev.data);
       case "entry":
-        return this.addEntry(ev.entry, ev.unchanged);
+        await this.addEntry(ev.entry, ev.unchanged);
+        return this.admitStored();
       case "warning":
         this.addWarning(ev.path, ev.message);
         return;
@@ -124,8 +134,18 @@ export class SnapshotWriter {
       this.stats.chunksNew++;
       this.stats.bytesNew += plainLen;
       this.stats.bytesStored += r.storedBytes;
+      this.written.set(id, r.storedBytes);
     }
     this.present.add(id);
+    this.admitStored();
+  }
+
+  /** Reports growth of what this session stored, data and manifest, so a flood of entries counts too. */
+  private admitStored(): void {
+    const total = this.stats.bytesStored + this.manifest.bytesStored;
+    if (total === this.admitted) return;
+    this.admitted = total;
+    this.opts.admitNewBytes?.(total);
   }
 
   /** The message must not depend on whether the store holds the chunk: that would answer "does this content exist?". */
@@ -202,6 +222,15 @@ export class SnapshotWriter {
   /** Every chunk the snapshot references so far (data chunks; the manifest's are written at seal). */
   referencedChunks(): ReadonlySet<string> {
     return this.present;
+  }
+
+  /**
+   * Chunks this session added to the store, data and manifest (id → stored bytes): what its node is
+   * charged for, and what GC may take back if the session fails. Chunks it found already stored are
+   * not among them: they may belong to another backup still running.
+   */
+  newChunks(): ReadonlyMap<string, number> {
+    return new Map([...this.written, ...this.manifest.newChunks]);
   }
 
   /** The agent counts what it really read (zero runs included); the master cannot know it. */

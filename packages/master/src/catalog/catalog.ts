@@ -14,6 +14,7 @@ import { migrate } from "./migrate.js";
 import { startEmbeddedPostgres, type EmbeddedCatalogDb } from "./embedded.js";
 import { JobQueue } from "./job-queue.js";
 import { recordSnapshotTx } from "./record.js";
+import { chargeChunks, releaseChunks } from "./chunk-owners.js";
 import { normalisePath } from "./entry-row.js";
 import { num, toFileVersionRow, toJobLogRow, toJobRow, toNodeRow, toSnapshotRow, toSourceRow } from "./map.js";
 import type {
@@ -165,6 +166,46 @@ export class Catalog {
 
   async listNodes(): Promise<NodeRow[]> {
     return (await this.prisma.node.findMany({ orderBy: { name: "asc" } })).map(toNodeRow);
+  }
+
+  /** Sets the node's storage quota in bytes (null: no limit). */
+  async setNodeQuota(name: string, quotaBytes: number | null): Promise<NodeRow> {
+    try {
+      const node = await this.prisma.node.update({
+        where: { name },
+        data: { quotaBytes: quotaBytes === null ? null : BigInt(quotaBytes), updatedAt: new Date() },
+      });
+      return toNodeRow(node);
+    } catch (err) {
+      throw notFound(err, `node ${name}`) ?? err;
+    }
+  }
+
+  /**
+   * The node's quota, its charged usage, and what its other running backups (active in the last 10
+   * minutes, so a job left "running" by a killed master does not count forever) have stored so far.
+   */
+  async nodeStorage(nodeId: number, exceptJob: number): Promise<{ quotaBytes: number | null; usedBytes: number; inFlightBytes: number }> {
+    const r = await this.pool.query<{ quota_bytes: string | null; used_bytes: string; in_flight: string }>(
+      `SELECT n.quota_bytes, n.used_bytes,
+              (SELECT coalesce(sum(j.bytes_stored), 0) FROM jobs j
+               WHERE j.node_id = n.id AND j.kind = 'backup' AND j.status = 'running' AND j.id <> $2
+                 AND j.updated_at > now() - interval '10 minutes') AS in_flight
+       FROM nodes n WHERE n.id = $1`,
+      [nodeId, exceptJob],
+    );
+    const row = r.rows[0];
+    if (!row) throw new CatalogError(`node ${nodeId} vanished from the catalog`);
+    return {
+      quotaBytes: row.quota_bytes === null ? null : num(BigInt(row.quota_bytes)),
+      usedBytes: num(BigInt(row.used_bytes)),
+      inFlightBytes: num(BigInt(row.in_flight)),
+    };
+  }
+
+  /** Charges chunks a session of the node wrote (id → stored bytes) to its usage. */
+  async chargeNodeChunks(nodeId: number, chunks: ReadonlyMap<string, number>): Promise<void> {
+    await chargeChunks(this.pool, nodeId, chunks);
   }
 
   /** Creates the source, or updates its config (and codec) when given: the operator's config is current. */
@@ -549,13 +590,14 @@ export class Catalog {
    * Deleted chunks become tombstones, which a sealing backup checks the chunks it reused against.
    * A tombstone goes once it is older than `keepDays` and than every live backup job (running, with
    * progress or a heartbeat in the last hour), so even a backup that runs for weeks still sees what
-   * GC deleted after it started.
+   * GC deleted after it started. The deleted chunks no longer count against the node that added them.
    */
   async markGcDeleted(ids: string[], keepDays = 7): Promise<void> {
     await this.pool.query(
       "UPDATE gc_candidates SET deleted_at = now() WHERE chunk_id = ANY(SELECT decode(x, 'hex') FROM unnest($1::text[]) AS x)",
       [ids],
     );
+    await releaseChunks(this.pool, ids);
     await this.pool.query(
       `DELETE FROM gc_candidates WHERE deleted_at < LEAST(
          now() - make_interval(days => $1),

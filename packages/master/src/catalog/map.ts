@@ -23,7 +23,14 @@ export function jsonObject(value: unknown): JsonObject {
 }
 
 export function toNodeRow(n: Node): NodeRow {
-  return { id: n.id, name: n.name, address: n.address, createdAt: n.createdAt };
+  return {
+    id: n.id,
+    name: n.name,
+    address: n.address,
+    createdAt: n.createdAt,
+    quotaBytes: n.quotaBytes === null ? null : num(n.quotaBytes),
+    usedBytes: num(n.usedBytes),
+  };
 }
 
 export function toSourceRow(s: Source & { node: Node }): SourceRow {

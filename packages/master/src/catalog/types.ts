@@ -27,6 +27,10 @@ export interface NodeRow {
   name: string;
   address: string | null;
   createdAt: Date;
+  /** Store bytes the node may add; null for no limit. */
+  quotaBytes: number | null;
+  /** Stored bytes of the chunks the node added that GC has not deleted (see docs/decisions.md). */
+  usedBytes: number;
 }
 
 export interface SourceRow {

@@ -17,7 +17,7 @@ import { initCommand } from "./commands/init.js";
 import { policyAddCommand, policyApplyCommand, policyListCommand, policySetCommand, policyShowCommand, sourceSetCommand } from "./commands/policy.js";
 import { jobsCommand, serveCommand } from "./commands/serve.js";
 import { pruneCommand } from "./commands/prune.js";
-import { nodeAddCommand, nodeInfoCommand, nodeListCommand, sourceAddCommand, sourceListCommand } from "./commands/nodes.js";
+import { nodeAddCommand, nodeInfoCommand, nodeListCommand, nodeSetCommand, sourceAddCommand, sourceListCommand } from "./commands/nodes.js";
 import { restoreCommand } from "./commands/restore.js";
 import { lsCommand, snapshotsCommand, versionsCommand } from "./commands/snapshots.js";
 import { verifyCommand } from "./commands/verify.js";
@@ -37,6 +37,7 @@ export const COMMANDS: Command[] = [
   nodeAddCommand,
   nodeInfoCommand,
   nodeListCommand,
+  nodeSetCommand,
   sourceAddCommand,
   sourceSetCommand,
   sourceListCommand,

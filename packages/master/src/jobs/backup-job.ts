@@ -11,6 +11,8 @@ import { connectNode, type SessionTimeouts } from "../links/connect-node.js";
 import type { MasterContext } from "../master-context.js";
 import { readManifest } from "../store/manifest-io.js";
 import { GC_LOCK } from "../gc/gc-lock.js";
+import { settleSessionChunks } from "../gc/session-chunks.js";
+import { NodeQuota } from "../backup/node-quota.js";
 
 export interface BackupJobResult {
   job: JobRow;
@@ -49,6 +51,8 @@ export async function executeBackupJob(ctx: MasterContext, jobId: number, o: Bac
   const catalog = await ctx.catalog();
   const job = { id: jobId };
   const log = ctx.log.child({ job: job.id, node: o.node, source: o.source });
+  // What the catch needs to give back a failed session's chunks; unset until the writer exists.
+  let session: { nodeId: number; writer: SnapshotWriter; quota: NodeQuota } | undefined;
   try {
     const source = (await catalog.listSources(o.node)).find((s) => s.name === o.source);
     if (!source) throw new Error(`node ${o.node} has no source ${o.source} (removed since the job was queued?)`);
@@ -62,6 +66,7 @@ export async function executeBackupJob(ctx: MasterContext, jobId: number, o: Bac
       await catalog.appendJobLog(job.id, "info", plan.note);
     }
     const codec = parseCodec(source.codec || ctx.home.config.defaults.codec);
+    const quota = new NodeQuota(catalog, node, job.id);
     const writer = new SnapshotWriter(ctx.store, {
       node: o.node,
       source: o.source,
@@ -71,7 +76,9 @@ export async function executeBackupJob(ctx: MasterContext, jobId: number, o: Bac
       base: plan.base,
       codec,
       trusted: plan.trusted,
+      admitNewBytes: quota.admit,
     });
+    session = { nodeId: node.id, writer, quota };
     const link = await connectNode(ctx, node, o.timeouts);
     let lastReport = 0;
     const onAbort = () => void link.close();
@@ -121,6 +128,14 @@ export async function executeBackupJob(ctx: MasterContext, jobId: number, o: Bac
       await catalog.recordSnapshot(sealed, readManifest(ctx.store.chunks, sealed.manifest));
       return sealed;
     });
+    const stray = await settleSessionChunks(ctx, node.id, writer.newChunks());
+    if (stray > 0) {
+      const note = `the node sent ${stray} chunk(s) that no file uses; \`pullback gc\` frees them once its grace period has passed`;
+      o.onNote?.(note);
+      log.warn(note);
+      await catalog.appendJobLog(job.id, "warn", note);
+    }
+    await quota.settle();
     log.info({ snapshot: snapshot.id, stats: snapshot.stats }, "snapshot sealed");
     const finished = await catalog.finishJob(job.id, snapshot.stats.warnings ? "warning" : "succeeded", undefined, {
       level: snapshot.level,
@@ -140,6 +155,13 @@ export async function executeBackupJob(ctx: MasterContext, jobId: number, o: Bac
     // What arrived is verified data: make it durable and visible, so the next run reuses it instead
     // of leaving it in tmp/ (where, on a full disk, it would hold the space the next run needs).
     await ctx.store.chunks.flush().catch((e: Error) => log.warn({ err: e }, "cannot keep the chunks of the failed backup"));
+    // ...but only until GC: unreferenced, they would otherwise hold the disk forever.
+    if (session) {
+      await session.quota.settle();
+      await settleSessionChunks(ctx, session.nodeId, session.writer.newChunks()).catch((e: Error) =>
+        log.error({ err: e }, "cannot queue the chunks of the failed backup for GC; `pullback gc --full` finds them"),
+      );
+    }
     await catalog.finishJob(job.id, "failed", message).catch((e: Error) => log.error({ err: e }, "cannot record the failure"));
     throw err;
   }

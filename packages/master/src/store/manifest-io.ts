@@ -26,6 +26,8 @@ export class ManifestWriter {
   /** Plain and stored bytes of manifest chunks that were new to the store. */
   bytesNew = 0;
   bytesStored = 0;
+  /** Manifest chunks this writer added to the store (not found already stored) → stored bytes. */
+  readonly newChunks = new Map<string, number>();
 
   constructor(
     private readonly store: ChunkStore,
@@ -62,6 +64,7 @@ export class ManifestWriter {
     if (r.written) {
       this.bytesNew += plain.length;
       this.bytesStored += r.storedBytes;
+      this.newChunks.set(id, r.storedBytes);
     }
     this.chunks.push(id);
   }
