@@ -65,7 +65,7 @@ function config(databases: Record<string, object>): AgentConfig {
 async function backup(cfg: AgentConfig, kind: DbKind, source: string, params: Record<string, string>, hooks: { onToolStart?(t: string, pid: number): void; onProgress?(bytes: number): void } = {}) {
   const known = new Set<string>();
   for (const r of await store.snapshots.list({ node: "n1", source })) for await (const e of master.readManifest(store.chunks, r.manifest)) for (const c of e.chunks ?? []) known.add(c.id);
-  const writer = new master.SnapshotWriter(store, { node: "n1", source, sourceType: kind, level: "full", requestedLevel: "full", base: null, codec: { name: "zstd" } });
+  const writer = new master.SnapshotWriter(store, { node: "n1", source, sourceType: kind, level: "full", requestedLevel: "full", base: null, codec: { name: "zstd" }, trusted: known });
   const connection = findConnection(cfg, kind, params.connection);
   let bytesRead = 0;
   const started = Date.now();
