@@ -10,7 +10,7 @@
  * and a quota changed mid-backup applies from then on.
  */
 import type { Catalog, NodeRow } from "../catalog/index.js";
-import { formatBytes } from "../cli/output.js";
+import { formatBytes } from "../util/format-bytes.js";
 
 const REFRESH_MS = 100;
 

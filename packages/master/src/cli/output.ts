@@ -5,16 +5,7 @@
  */
 import { blockText, inlineText } from "./terminal-text.js";
 
-export function formatBytes(n: number): string {
-  const units = ["B", "KiB", "MiB", "GiB", "TiB"];
-  let v = n;
-  let i = 0;
-  while (v >= 1024 && i < units.length - 1) {
-    v /= 1024;
-    i++;
-  }
-  return `${i === 0 ? v : v.toFixed(1)} ${units[i]}`;
-}
+export { formatBytes } from "../util/format-bytes.js";
 
 export class Output {
   private lastProgress = 0;
