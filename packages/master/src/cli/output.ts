@@ -5,7 +5,9 @@
  */
 import { blockText, inlineText } from "./terminal-text.js";
 
-export { formatBytes } from "../util/format-bytes.js";
+import { formatBytes } from "../util/format-bytes.js";
+
+export { formatBytes };
 
 export class Output {
   private lastProgress = 0;
