@@ -11,6 +11,7 @@ import type { BackupLevel } from "@pullback/common";
 import type { ClaimedJob, ClaimLimits } from "../catalog/index.js";
 import { executeBackupJob } from "../jobs/backup-job.js";
 import type { MasterContext } from "../master-context.js";
+import { RetentionKeeper, type RetentionKeeperOptions } from "./retention-keeper.js";
 
 export interface DueSlot {
   time: Date;
@@ -48,6 +49,8 @@ export interface SchedulerOptions {
   /** Reads the sources and their policies (re-read every tick, so policy changes apply at once). */
   sources(): Promise<ScheduledSource[]>;
   now?: () => Date;
+  /** Apply each source's policy retention after its successful backups, and collect garbage on a schedule (`serve`). */
+  retention?: RetentionKeeperOptions;
 }
 
 export interface TickReport {
@@ -62,11 +65,14 @@ export class Scheduler {
   private readonly running = new Map<number, { done: Promise<void>; abort: AbortController }>();
   private heartbeat: NodeJS.Timeout | undefined;
   private stopping = false;
+  private readonly keeper: RetentionKeeper | null;
 
   constructor(
     private readonly ctx: MasterContext,
     private readonly o: SchedulerOptions,
-  ) {}
+  ) {
+    this.keeper = o.retention ? new RetentionKeeper(ctx, o.retention) : null;
+  }
 
   private now(): Date {
     return this.o.now?.() ?? new Date();
@@ -99,6 +105,7 @@ export class Scheduler {
       });
       if (id !== null) report.queued.push(id);
     }
+    if (!this.stopping) this.keeper?.maybeCollect();
     while (!this.stopping && this.running.size < this.o.limits.global) {
       const job = await queue.claim(this.masterId, this.o.limits);
       if (!job) break;
@@ -117,7 +124,10 @@ export class Scheduler {
     log.info({ level: job.requestedLevel, slot: job.scheduledFor }, "job started");
     const done = executeBackupJob(this.ctx, job.id, { node: job.node, source: job.source, level: job.requestedLevel, signal: abort.signal })
       .then(
-        (r) => log.info({ snapshot: r.snapshot.id, status: r.job.status }, "job finished"),
+        async (r) => {
+          log.info({ snapshot: r.snapshot.id, status: r.job.status }, "job finished");
+          await this.keeper?.afterBackup(job.id, job.node, job.source, log);
+        },
         async (err: Error) => {
           log.warn({ err: err.message }, "job failed");
           const src = (await this.o.sources()).find((s) => s.node === job.node && s.source === job.source);
@@ -154,6 +164,7 @@ export class Scheduler {
       await all;
       clearTimeout(t);
     } else await all;
+    await this.keeper?.drain();
     clearInterval(this.heartbeat);
     this.heartbeat = undefined;
   }

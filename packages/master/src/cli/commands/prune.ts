@@ -1,7 +1,5 @@
-import { parsePolicy, planRetention, retentionSchema, type RetentionRules } from "../../schedule/index.js";
-import { forgetSnapshot } from "../../gc/forget-snapshot.js";
-import { reconcileCatalog } from "../../gc/reconcile.js";
-import { collectGarbage } from "../../gc/garbage-collector.js";
+import { pruneSources } from "../../prune/prune-sources.js";
+import { retentionSchema, type RetentionRules } from "../../schedule/index.js";
 import { EXIT, UsageError } from "../exit-codes.js";
 import { str, type Command, type OptionValues } from "../command.js";
 import { formatBytes } from "../output.js";
@@ -26,15 +24,6 @@ function flagRules(v: OptionValues): RetentionRules | null {
   return r.data;
 }
 
-interface PruneLine {
-  node: string;
-  source: string;
-  snapshot: string;
-  time: string;
-  action: "keep" | "forget";
-  why: string;
-}
-
 export const pruneCommand: Command = {
   name: ["prune"],
   usage: "pullback prune [NODE [SOURCE]] [--dry-run] [--gc] [--keep-last N] [--keep-hourly N] [--keep-daily N] [--keep-weekly N] [--keep-monthly N] [--keep-yearly N] [--keep-within 7d]",
@@ -50,42 +39,9 @@ export const pruneCommand: Command = {
     const [node, source] = positionals;
     const dryRun = values["dry-run"] === true;
     const flags = flagRules(values);
-    const result = await withContext(homeDir, async (ctx) => {
-      const catalog = await ctx.catalog();
-      // A prune or forget killed between its two steps left catalog rows without records: those
-      // snapshots are gone and must neither count as survivors nor be forgotten twice.
-      if (!dryRun) await reconcileCatalog(ctx);
-      const policies = new Map((await catalog.scheduledSources()).map((s) => [`${s.node}/${s.source}`, s]));
-      const lines: PruneLine[] = [];
-      const notes: string[] = [];
-      let candidates = 0;
-      for (const src of await catalog.listSources(node)) {
-        if (source && src.name !== source) continue;
-        const attached = policies.get(`${src.node}/${src.name}`);
-        const policy = attached ? parsePolicy(attached.definition, `policy ${attached.policy}`) : null;
-        const rules = flags ?? policy?.retention ?? null;
-        if (!rules) {
-          notes.push(`${src.node}/${src.name}: no policy and no --keep-* flags; nothing pruned`);
-          continue;
-        }
-        const snaps = await catalog.listSnapshots({ node: src.node, source: src.name });
-        const plan = planRetention(
-          snaps.map((s) => ({ id: s.id, time: s.startedAt, successful: s.status !== "damaged", protected: s.protected })),
-          rules,
-          new Date(),
-          { timezone: policy?.timezone ?? "UTC" },
-        );
-        for (const d of plan) {
-          lines.push({ node: src.node, source: src.name, snapshot: d.snapshot.id, time: d.snapshot.time.toISOString(), action: d.action, why: d.action === "keep" ? d.reasons.join(", ") : (d.because ?? "no rule keeps it") });
-          if (d.action === "forget" && !dryRun) {
-            const record = await ctx.store.snapshots.find(d.snapshot.id);
-            candidates += (await forgetSnapshot(ctx, record)).gcCandidates;
-          }
-        }
-      }
-      const gc = values.gc && !dryRun ? await collectGarbage(ctx) : null;
-      return { dryRun, lines, notes, gcCandidates: candidates, gc };
-    });
+    const result = await withContext(homeDir, (ctx) =>
+      pruneSources(ctx, { ...(node ? { node } : {}), ...(source ? { source } : {}), dryRun, rules: flags, gc: values.gc === true, reconcile: true }),
+    );
     out.result(result, () =>
       [
         ...result.lines.map((l) => `${l.action === "keep" ? "keep  " : dryRun ? "would forget" : "forget"} ${l.node}/${l.source} ${l.snapshot} ${l.time}  (${l.why})`),

@@ -16,10 +16,18 @@ function positive(v: OptionValues, key: string, dflt: number): number {
 
 export const serveCommand: Command = {
   name: ["serve"],
-  usage: "pullback serve [--interval SEC] [--max-jobs N] [--per-node N] [--stale-after SEC] [--exit-when-idle]",
-  summary: "run the scheduler: back up sources by their policies, forever (several masters may share one catalog)",
+  usage: "pullback serve [--interval SEC] [--max-jobs N] [--per-node N] [--stale-after SEC] [--gc-interval SEC] [--exit-when-idle]",
+  summary:
+    "run the scheduler: back up sources by their policies, apply each policy's retention after its backups and collect garbage every --gc-interval (default 3600 s), forever (several masters may share one catalog)",
   args: [0, 0],
-  options: { interval: { type: "string" }, "max-jobs": { type: "string" }, "per-node": { type: "string" }, "stale-after": { type: "string" }, "exit-when-idle": { type: "boolean" } },
+  options: {
+    interval: { type: "string" },
+    "max-jobs": { type: "string" },
+    "per-node": { type: "string" },
+    "stale-after": { type: "string" },
+    "gc-interval": { type: "string" },
+    "exit-when-idle": { type: "boolean" },
+  },
   async run({ values, homeDir }) {
     const intervalMs = positive(values, "interval", 30) * 1000;
     const ctx = await MasterContext.open(homeDir);
@@ -30,6 +38,7 @@ export const serveCommand: Command = {
       staleSeconds: positive(values, "stale-after", 120),
       heartbeatMs: Math.min(10_000, positive(values, "stale-after", 120) * 250),
       sources: () => scheduledSources(catalog),
+      retention: { gcIntervalMs: positive(values, "gc-interval", 3600) * 1000 },
     });
     ctx.log.info({ master: scheduler.masterId, intervalMs }, "scheduler started");
     let stop = false;
