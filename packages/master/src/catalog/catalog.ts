@@ -397,19 +397,6 @@ export class Catalog {
     }
   }
 
-  /** For verify: the snapshot stays listed (its other files may be fine) but is marked. */
-  async markSnapshotDamaged(id: string, error: string): Promise<void> {
-    try {
-      await this.prisma.snapshot.update({ where: { id }, data: { status: "damaged", error } });
-    } catch (err) {
-      throw notFound(err, `snapshot ${id}`) ?? err;
-    }
-  }
-
-  /**
-   * Removes the snapshot and the file index rows that no remaining snapshot needs. Returns false if
-   * there was no such snapshot. Refuses a protected one: unprotect it first.
-   */
   /**
    * Deletes a snapshot's row, the file-index rows and chunk references no surviving snapshot of its
    * source needs, and queues chunks left without any reference as GC candidates — all in one
@@ -476,7 +463,7 @@ export class Catalog {
 
   // ---------------------------------------------------------------- policies
 
-  /** Creates or replaces a policy; `definition` must already be validated (scheduler/policy.ts). */
+  /** Creates or replaces a policy; `definition` must already be validated (schedule/policy.ts). */
   async putPolicy(name: string, definition: JsonObject): Promise<void> {
     await this.pool.query(
       `INSERT INTO policies (name, definition) VALUES ($1, $2)

@@ -1,10 +1,12 @@
 /**
  * Content-addressed chunk files: chunks/ab/cd/<sha256 of plain bytes>.
  *
- * A chunk is written to tmp/, fsynced and renamed into place, so a reader never sees a partial chunk
- * and a crash leaves at most garbage in tmp/. An existing chunk is never rewritten: its name is its
- * content. The directories touched are fsynced by flush() before anything references the chunks, so a
- * sealed snapshot never points at a chunk that a power loss could take back.
+ * A chunk is written to tmp/ without its own fsync; a checkpoint (group commit: every 64 MiB or 2 s,
+ * and before a snapshot record is written) makes the pending ones durable with one syncfs and only
+ * then links them into chunks/ (link, never rename: a chunk another process committed meanwhile is
+ * never replaced) and fsyncs the directories touched. So a reader never sees a partial chunk, a crash
+ * leaves at most garbage in tmp/, and a sealed snapshot never points at a chunk that a power loss
+ * could take back. An existing chunk is never rewritten: its name is its content.
  */
 import { execFile } from "node:child_process";
 import { closeSync, linkSync, mkdirSync, openSync, readdirSync, readFileSync, renameSync, rmSync, statSync, unlinkSync, writeSync, writevSync } from "node:fs";
