@@ -14,6 +14,7 @@ import type { ChildProcess } from "node:child_process";
 import { openCatalog, type OpenedCatalog } from "../src/catalog/index.js";
 import { MasterContext } from "../src/master-context.js";
 import { Scheduler } from "../src/scheduler/scheduler.js";
+import { sourceWithSlots } from "./support/scheduled-slots.js";
 import { Testbed, freePort } from "./support/testbed.js";
 
 let tb: Testbed;
@@ -119,25 +120,12 @@ test("a node that hangs is cut off by the job timeout, and the job is retried wi
     const c = await ctx.catalog();
     await c.ensureNode("hung", `127.0.0.1:${port}`);
     await c.ensureSource("hung", "etc", "fs", { path: "/etc", excludes: [] });
-    const slot = new Date(Date.now() - 1000);
-    let queued = false;
-    const scheduler = new Scheduler(ctx, {
-      limits: { global: 1, perNode: 1 },
-      sources: async () => [
-        {
-          node: "hung",
-          source: "etc",
-          priority: 100,
-          timeoutSeconds: 2,
-          maxAttempts: 2,
-          retryAt: (failures: number, failedAt: Date) => (failures < 2 ? new Date(failedAt.getTime() + 30_000) : null),
-          due: () => ({
-            run: queued ? null : ((queued = true), { time: slot, opens: slot, level: "full" as const, windowEnd: new Date(Date.now() + 3600_000) }),
-            skipped: [],
-          }),
-        },
-      ],
+    const hung = sourceWithSlots("hung", "etc", {
+      timeoutSeconds: 2,
+      maxAttempts: 2,
+      retryAt: (failures, failedAt) => (failures < 2 ? new Date(failedAt.getTime() + 30_000) : null),
     });
+    const scheduler = new Scheduler(ctx, { limits: { global: 1, perNode: 1 }, sources: async () => [hung] });
     // Other tests' sources have no due slots left; only this job is runnable.
     const r = await scheduler.tick();
     assert.equal(r.started.length, 1);

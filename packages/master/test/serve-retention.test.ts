@@ -11,7 +11,8 @@ import { rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { chunkId } from "@pullback/common";
 import { MasterContext } from "../src/master-context.js";
-import { Scheduler, type ScheduledSource } from "../src/scheduler/scheduler.js";
+import { Scheduler } from "../src/scheduler/scheduler.js";
+import { sourceWithSlots } from "./support/scheduled-slots.js";
 import { Testbed } from "./support/testbed.js";
 
 let tb: Testbed;
@@ -28,18 +29,8 @@ after(async () => {
   await tb?.destroy();
 });
 
-/** The source as the scheduler sees it, with one slot due at each of its first 4 ticks (the calendar is not under test). */
-let slotsLeft = 4;
-const everyTick: ScheduledSource = {
-  node: "here",
-  source: "docs",
-  priority: 100,
-  timeoutSeconds: 600,
-  maxAttempts: 1,
-  retryAt: () => null,
-  due: (_last, now) =>
-    slotsLeft-- > 0 ? { run: { time: now, opens: now, level: "incremental", windowEnd: new Date(now.getTime() + 3600_000) }, skipped: [] } : { run: null, skipped: [] },
-};
+/** One slot due at each of the first 4 ticks (the calendar is not under test). */
+const everyTick = sourceWithSlots("here", "docs", { slots: 4, level: "incremental" });
 
 test("serve applies the policy's retention after each backup and collects what it freed", async () => {
   // The catalog is opened lazily, reading DATABASE_URL then: keep it set for the whole test.

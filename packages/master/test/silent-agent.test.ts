@@ -19,6 +19,7 @@ import { RpcError, createAgentServer, entryToWire, type AgentServer, type Backup
 import type { JobRow } from "../src/catalog/index.js";
 import { MasterContext } from "../src/master-context.js";
 import { Scheduler } from "../src/scheduler/scheduler.js";
+import { sourceWithSlots } from "./support/scheduled-slots.js";
 import { Testbed, freePort, type CliResult } from "./support/testbed.js";
 
 type Script = "silent" | "slow" | "chatty" | "hostile-text" | "hostile-error";
@@ -175,25 +176,8 @@ test("a scheduled backup from a silent agent fails by the idle timeout of master
   process.env.DATABASE_URL = tb.db.url;
   const ctx = await MasterContext.open(tb.home, "silent");
   try {
-    const slot = new Date(Date.now() - 1000);
-    let queued = false;
-    const scheduler = new Scheduler(ctx, {
-      limits: { global: 1, perNode: 1 },
-      sources: async () => [
-        {
-          node: "mute",
-          source: "data",
-          priority: 100,
-          timeoutSeconds: 3600,
-          maxAttempts: 1,
-          retryAt: () => null,
-          due: () => ({
-            run: queued ? null : ((queued = true), { time: slot, opens: slot, level: "full" as const, windowEnd: new Date(Date.now() + 3600_000) }),
-            skipped: [],
-          }),
-        },
-      ],
-    });
+    const mute = sourceWithSlots("mute", "data", { timeoutSeconds: 3600 });
+    const scheduler = new Scheduler(ctx, { limits: { global: 1, perNode: 1 }, sources: async () => [mute] });
     const r = await scheduler.tick();
     assert.equal(r.started.length, 1);
     const started = Date.now();
