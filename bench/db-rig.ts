@@ -3,17 +3,11 @@
  * enrolled with its own certificate, so every dump crosses mutually authenticated gRPC. Everything
  * it starts is registered for cleanup, also when the benchmark fails or is interrupted.
  */
-import { spawn, spawnSync, type ChildProcess } from "node:child_process";
-import { randomBytes } from "node:crypto";
+import { spawn, spawnSync } from "node:child_process";
 import { appendFileSync, mkdirSync } from "node:fs";
-import { createServer } from "node:net";
 import { join } from "node:path";
-import { fileURLToPath } from "node:url";
-import pg from "pg";
+import { AgentProcess, MASTER_CLI, createTestDatabase, freePort, unpackBundle } from "@pullback/testkit";
 import { MY, PG } from "./db-sql.js";
-
-export const MASTER_CLI = fileURLToPath(new URL("../../packages/master/dist/src/cli.js", import.meta.url));
-export const AGENT_CLI = fileURLToPath(new URL("../../packages/agent/dist/src/cli.js", import.meta.url));
 
 /** Cleanup actions, run in reverse order by runCleanup() (once). */
 const cleanups: { name: string; fn: () => Promise<void> | void }[] = [];
@@ -31,29 +25,9 @@ export async function runCleanup(log: (m: string) => void): Promise<void> {
   }
 }
 
-export function adminPgUrl(db = "postgres"): string {
-  return `postgresql://${encodeURIComponent(PG.user)}@${PG.host}:${PG.port}/${db}`;
-}
-
-export async function pgAdmin<T>(fn: (c: pg.Client) => Promise<T>): Promise<T> {
-  const c = new pg.Client({ connectionString: adminPgUrl(), connectionTimeoutMillis: 5000 });
-  await c.connect();
-  try {
-    return await fn(c);
-  } finally {
-    await c.end();
-  }
-}
-
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = createServer();
-    s.once("error", reject);
-    s.listen(0, "127.0.0.1", () => {
-      const port = (s.address() as { port: number }).port;
-      s.close(() => resolve(port));
-    });
-  });
+/** The benchmark's PostgreSQL server (db-sql.ts's PG), as the role that creates the catalog database. */
+function adminPgUrl(): string {
+  return `postgresql://${encodeURIComponent(PG.user)}@${PG.host}:${PG.port}/postgres`;
 }
 
 export interface CliRun {
@@ -64,7 +38,7 @@ export interface CliRun {
 }
 
 export class Rig {
-  private agent: ChildProcess | null = null;
+  private agent: AgentProcess | null = null;
 
   private constructor(
     readonly dir: string,
@@ -75,12 +49,11 @@ export class Rig {
 
   /** A fresh home + catalog under `dir`, node `db1` enrolled and its agent running. */
   static async create(dir: string, label: string, agentNodeFlags: string[] = []): Promise<Rig> {
-    const catalog = `pullback_dbbench_${label}_${randomBytes(4).toString("hex")}`;
-    await pgAdmin((c) => c.query(`CREATE DATABASE ${catalog}`));
-    onCleanup(`catalog ${catalog}`, () => pgAdmin((c) => c.query(`DROP DATABASE IF EXISTS ${catalog} WITH (FORCE)`)).then(() => undefined));
+    const catalog = await createTestDatabase({ adminUrl: adminPgUrl(), prefix: `pullback_dbbench_${label}` });
+    onCleanup(`catalog ${catalog.name}`, () => catalog.drop());
     mkdirSync(dir, { recursive: true });
     const home = join(dir, "master");
-    const probe = new Rig(dir, home, adminPgUrl(catalog), "");
+    const probe = new Rig(dir, home, catalog.url, "");
     const init = JSON.parse(probe.ok(["init", "--json"])) as { store: string };
     const rig = new Rig(dir, home, probe.catalogUrl, init.store);
     await rig.startAgent(agentNodeFlags);
@@ -118,8 +91,7 @@ export class Rig {
     mkdirSync(agentDir, { recursive: true });
     const bundle = join(this.dir, "db1.agent-bundle.tar.gz");
     this.ok(["enroll", "db1", "--allow", join(this.dir, "nothing-to-back-up"), "--listen", `127.0.0.1:${port}`, "--address", `127.0.0.1:${port}`, "--out", bundle]);
-    const t = spawnSync("tar", ["-xzf", bundle, "-C", agentDir]);
-    if (t.status !== 0) throw new Error(`cannot unpack the agent bundle: ${t.stderr}`);
+    unpackBundle(bundle, agentDir);
     appendFileSync(
       join(agentDir, "agent.yaml"),
       `databases:
@@ -135,29 +107,13 @@ export class Rig {
     user: ${PG.user}
 `,
     );
-    const proc = spawn(process.execPath, [...nodeFlags, AGENT_CLI, "serve", "--config", join(agentDir, "agent.yaml")], { stdio: ["ignore", "ignore", "pipe"] });
-    this.agent = proc;
-    live.add(proc);
-    proc.once("exit", () => live.delete(proc));
+    this.agent = new AgentProcess(join(agentDir, "agent.yaml"), { nodeFlags });
     onCleanup("agent", () => this.stopAgent());
-    let err = "";
-    proc.stderr!.on("data", (d: Buffer) => (err = (err + d.toString()).slice(-8000)));
-    for (let i = 0; !/agent listening/.test(err); i++) {
-      if (proc.exitCode !== null || proc.signalCode !== null) throw new Error(`agent exited at start: ${err.trim()}`);
-      if (i > 300) throw new Error(`agent did not start within 15 s: ${err.trim()}`);
-      await new Promise((r) => setTimeout(r, 50));
-    }
+    await this.agent.start();
   }
 
   async stopAgent(): Promise<void> {
-    const proc = this.agent;
-    this.agent = null;
-    if (!proc || proc.exitCode !== null || proc.signalCode !== null) return;
-    const exited = new Promise<void>((r) => proc.once("exit", () => r()));
-    proc.kill("SIGTERM");
-    const timer = setTimeout(() => proc.kill("SIGKILL"), 5000);
-    await exited;
-    clearTimeout(timer);
+    await this.agent?.stop();
   }
 
   /**
@@ -190,9 +146,3 @@ export interface StoreSize {
   dirs: number;
   dirAllocated: number;
 }
-
-/** Agent processes must not outlive the benchmark, whatever ends it. */
-const live = new Set<ChildProcess>();
-process.once("exit", () => {
-  for (const p of live) p.kill("SIGKILL");
-});

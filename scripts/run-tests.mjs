@@ -1,13 +1,15 @@
 #!/usr/bin/env node
 // Runs every compiled test file with Node's own test runner, so its summary lines close the output.
 // Usage: node scripts/run-tests.mjs [substring ...]  (only test files whose path contains one of them)
-import { readdirSync, statSync } from "node:fs";
+import { existsSync, readdirSync, statSync } from "node:fs";
 import { join } from "node:path";
 import { spawn } from "node:child_process";
 
 const root = new URL("..", import.meta.url).pathname;
 const filters = process.argv.slice(2);
 const files = [];
+// Every workspace under packages/ (product packages, testkit, integration) is searched; a compiled
+// test whose .ts source is gone (moved to another workspace) is stale output and is not run.
 for (const pkg of readdirSync(join(root, "packages"))) {
   const dir = join(root, "packages", pkg, "dist", "test");
   try {
@@ -17,7 +19,8 @@ for (const pkg of readdirSync(join(root, "packages"))) {
   }
   for (const f of readdirSync(dir, { recursive: true })) {
     const p = join(dir, String(f));
-    if (p.endsWith(".test.js") && (filters.length === 0 || filters.some((s) => p.includes(s)))) files.push(p);
+    if (!p.endsWith(".test.js") || !existsSync(join(root, "packages", pkg, "test", String(f).replace(/\.js$/, ".ts")))) continue;
+    if (filters.length === 0 || filters.some((s) => p.includes(s))) files.push(p);
   }
 }
 if (files.length === 0) {

@@ -4,33 +4,18 @@
  * enroll, unpack the bundle, start the agent, add the source) is untimed; each timed step is one
  * master CLI process, and the agent is restarted before it so the agent's peak memory is the step's.
  */
-import { spawnSync } from "node:child_process";
-import { mkdirSync } from "node:fs";
-import { createServer } from "node:net";
 import { join } from "node:path";
-import { AgentProcess } from "./agent-process.js";
-import { createCatalogDb, type CatalogDb } from "./catalog-db.js";
+import { AgentProcess, freePort, unpackBundle, type TestDatabase } from "@pullback/testkit";
+import { createCatalogDb } from "./catalog-db.js";
 import { masterCommand, masterRun, parseBackupOutput, parseRestoreSeconds, type MasterEnv } from "./master-cli.js";
 import type { BackupTool, StepExtras, StepName, ToolContext } from "./tools.js";
 
 const NODE = "bench";
 const SOURCE = "corpus";
 
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = createServer();
-    s.once("error", reject);
-    s.listen(0, "127.0.0.1", () => {
-      const addr = s.address();
-      const port = typeof addr === "object" && addr ? addr.port : 0;
-      s.close(() => resolve(port));
-    });
-  });
-}
-
 interface Rig {
   master: MasterEnv;
-  db: CatalogDb;
+  db: TestDatabase;
   agent: AgentProcess;
   lastSnapshot?: string;
 }
@@ -49,15 +34,13 @@ export function pullbackGrpc(codec: string | null): BackupTool {
       const db = await createCatalogDb();
       const master: MasterEnv = { home: c.repo, databaseUrl: db.url };
       const agentDir = join(c.scratch, "agent");
-      rig = { master, db, agent: new AgentProcess(join(agentDir, "agent.yaml")) };
+      rig = { master, db, agent: new AgentProcess(join(agentDir, "agent.yaml"), { env: { PULLBACK_LOG_LEVEL: "info" } }) };
       masterRun(master, ["init"]);
       const port = await freePort();
       const bundle = join(c.scratch, "bundle.tgz");
       const listen = `127.0.0.1:${port}`;
       masterRun(master, ["enroll", NODE, "--allow", c.corpus, "--restore-allow", c.target, "--listen", listen, "--address", listen, "--out", bundle]);
-      mkdirSync(agentDir, { recursive: true });
-      const t = spawnSync("tar", ["-xzf", bundle, "-C", agentDir], { encoding: "utf8" });
-      if (t.status !== 0) throw new Error(`cannot unpack the agent bundle: ${t.stderr}`);
+      unpackBundle(bundle, agentDir);
       await rig.agent.start();
       masterRun(master, ["source", "add", NODE, SOURCE, "--type", "fs", "--path", c.corpus, ...(codec ? ["--codec", codec] : [])]);
     },

@@ -3,10 +3,8 @@
  * untimed setup. PULLBACK_LOG_LEVEL stays at warn so logging costs what it costs in production.
  */
 import { spawnSync } from "node:child_process";
-import { fileURLToPath } from "node:url";
+import { MASTER_CLI } from "@pullback/testkit";
 import type { Command } from "./measure.js";
-
-export const MASTER_CLI = fileURLToPath(new URL("../../../packages/master/dist/src/cli.js", import.meta.url));
 
 export interface MasterEnv {
   home: string;

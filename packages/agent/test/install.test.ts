@@ -7,13 +7,12 @@ import { after, before, describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { spawn, spawnSync, type ChildProcess, type SpawnSyncReturns } from "node:child_process";
 import { appendFileSync, chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync } from "node:fs";
-import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
+import { MASTER_CLI as masterCli, freePort } from "@pullback/testkit";
 
 const repo = fileURLToPath(new URL("../../../../", import.meta.url));
-const masterCli = join(repo, "packages/master/dist/src/cli.js");
 const installer = join(repo, "deploy/install-agent.sh");
 const NODE = "install-test";
 // Each command gets the embedded catalog in its own home, never a shared DATABASE_URL server.
@@ -35,17 +34,6 @@ function ok(cmd: string, args: string[], opts: { cwd?: string } = {}): string {
 
 function mode(path: string): string {
   return (statSync(path).mode & 0o777).toString(8).padStart(4, "0");
-}
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = createServer();
-    srv.once("error", reject);
-    srv.listen(0, "127.0.0.1", () => {
-      const { port } = srv.address() as { port: number };
-      srv.close(() => resolve(port));
-    });
-  });
 }
 
 describe("install-agent.sh with a packaged agent", () => {

@@ -13,7 +13,7 @@ import { fileURLToPath } from "node:url";
 import pg from "pg";
 import { Prisma } from "../src/catalog/generated/client.js";
 import { migrate } from "../src/catalog/migrate.js";
-import { createTestDatabase, type TestDatabase } from "../src/catalog/test-db.js";
+import { createTestDatabase, type TestDatabase } from "@pullback/testkit";
 
 interface Field {
   name: string;

@@ -2,7 +2,7 @@ import { after, describe, it } from "node:test";
 import assert from "node:assert/strict";
 import pg from "pg";
 import { checksumOf, loadMigrations, migrate, MigrationError } from "../src/catalog/migrate.js";
-import { createTestDatabase, type TestDatabase } from "../src/catalog/test-db.js";
+import { createTestDatabase, type TestDatabase } from "@pullback/testkit";
 
 // At module level, not in before(): an unreachable server then fails this file outright instead of
 // reporting its tests as merely cancelled.

@@ -7,7 +7,7 @@ import { join } from "node:path";
 import pg from "pg";
 import type { Entry, SnapshotRecord } from "@pullback/common";
 import { openCatalog, type Catalog, type OpenedCatalog } from "../src/catalog/catalog.js";
-import { createTestDatabase, type TestDatabase } from "../src/catalog/test-db.js";
+import { createTestDatabase, type TestDatabase } from "@pullback/testkit";
 
 const NODE = "web1";
 const SOURCE = "data";

@@ -3,7 +3,7 @@ import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import { parseConfigText } from "@pullback/common";
-import { agentConfigSchema } from "@pullback/agent/config/agent-config";
+import { agentConfigSchema } from "@pullback/agent";
 import { masterConfigSchema } from "../src/home/master-config.js";
 
 const repo = fileURLToPath(new URL("../../../../", import.meta.url));

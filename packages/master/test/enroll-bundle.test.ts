@@ -9,7 +9,8 @@ import { spawnSync } from "node:child_process";
 import { chmodSync, chownSync, existsSync, linkSync, mkdirSync, readFileSync, readdirSync, statSync, symlinkSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { assertKeyMatchesCertificate, verifyCertificate } from "@pullback/common/pki/index";
-import { AGENT_CLI, MASTER_CLI, Testbed } from "./support/testbed.js";
+import { AGENT_CLI, MASTER_CLI } from "@pullback/testkit";
+import { Testbed } from "./support/testbed.js";
 import { requireTool } from "./support/tools.js";
 
 const ATTACKER = "pullback-attacker";

@@ -5,7 +5,7 @@
  */
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
-import { spawn, spawnSync, type ChildProcess } from "node:child_process";
+import { spawnSync } from "node:child_process";
 import { X509Certificate, createPrivateKey, createPublicKey, randomBytes } from "node:crypto";
 import { mkdirSync, mkdtempSync, readFileSync, readdirSync, renameSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -13,15 +13,15 @@ import { join } from "node:path";
 import type { SnapshotRecord } from "@pullback/common";
 import { Revocations, normalizeSerial, type TlsIdentity } from "@pullback/common/pki/index";
 import { connectAgent } from "@pullback/common/rpc/index";
-import { createTestDatabase, type TestDatabase } from "../src/catalog/test-db.js";
-import { AGENT_CLI, MASTER_CLI, freePort, type CliResult } from "./support/testbed.js";
+import { AGENT_CLI, AgentProcess, MASTER_CLI, createTestDatabase, freePort, type TestDatabase } from "@pullback/testkit";
+import type { CliResult } from "./support/testbed.js";
 
 let dir: string;
 let db: TestDatabase;
 let home: string;
 let caDir: string;
 let agentDir: string;
-let agent: ChildProcess | null = null;
+let agent: AgentProcess | null = null;
 
 function run(cli: string, args: string[]): CliResult {
   const r = spawnSync(process.execPath, [cli, ...args], { encoding: "utf8", env: { ...process.env, DATABASE_URL: db.url, PULLBACK_LOG_LEVEL: "warn" } });
@@ -52,15 +52,8 @@ function filesUnder(root: string): string[] {
 }
 
 async function startAgent(): Promise<void> {
-  agent = spawn(process.execPath, [AGENT_CLI, "serve", "--config", join(agentDir, "agent.yaml")], { stdio: ["ignore", "ignore", "pipe"] });
-  let err = "";
-  agent.stderr!.on("data", (d: Buffer) => (err += d.toString()));
-  for (let i = 0; i < 100; i++) {
-    if (/agent listening/.test(err)) return;
-    if (agent.exitCode !== null) throw new Error(`agent exited: ${err}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  throw new Error(`agent did not start: ${err}`);
+  agent = new AgentProcess(join(agentDir, "agent.yaml"));
+  await agent.start();
 }
 
 before(async () => {
@@ -72,11 +65,7 @@ before(async () => {
 });
 
 after(async () => {
-  if (agent && agent.exitCode === null) {
-    const exited = new Promise((r) => agent!.once("exit", r));
-    agent.kill("SIGKILL");
-    await exited;
-  }
+  await agent?.stop("SIGKILL");
   await db?.drop();
   rmSync(dir, { recursive: true, force: true });
 });

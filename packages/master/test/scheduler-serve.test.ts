@@ -15,7 +15,8 @@ import { openCatalog, type OpenedCatalog } from "../src/catalog/index.js";
 import { MasterContext } from "../src/master-context.js";
 import { Scheduler } from "../src/scheduler/scheduler.js";
 import { sourceWithSlots } from "./support/scheduled-slots.js";
-import { Testbed, freePort } from "./support/testbed.js";
+import { freePort } from "@pullback/testkit";
+import { Testbed } from "./support/testbed.js";
 
 let tb: Testbed;
 let opened: OpenedCatalog;

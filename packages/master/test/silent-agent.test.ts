@@ -12,7 +12,7 @@ import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { spawnSync } from "node:child_process";
 import { setTimeout as sleep } from "node:timers/promises";
-import { agentFacts } from "@pullback/agent/server/info-handler";
+import { agentFacts } from "@pullback/agent";
 import { loadTlsIdentity } from "@pullback/common/pki/index";
 import * as grpc from "@grpc/grpc-js";
 import { RpcError, createAgentServer, entryToWire, type AgentServer, type BackupSession, type RestoreSession } from "@pullback/common/rpc/index";
@@ -20,7 +20,8 @@ import type { JobRow } from "../src/catalog/index.js";
 import { MasterContext } from "../src/master-context.js";
 import { Scheduler } from "../src/scheduler/scheduler.js";
 import { sourceWithSlots } from "./support/scheduled-slots.js";
-import { Testbed, freePort, type CliResult } from "./support/testbed.js";
+import { freePort } from "@pullback/testkit";
+import { Testbed, type CliResult } from "./support/testbed.js";
 
 type Script = "silent" | "slow" | "chatty" | "hostile-text" | "hostile-error";
 

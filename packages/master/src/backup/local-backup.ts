@@ -3,7 +3,7 @@
  * snapshot writer directly, with no network in between. Used by the quick start, tests and benches;
  * remote nodes go through the same SnapshotWriter via gRPC.
  */
-import { backupFsSource } from "@pullback/agent/sources/fs-source";
+import { backupFsSource } from "@pullback/agent";
 import { initCodecs, type BackupLevel, type BackupProgress, type CodecSpec, type SnapshotRecord } from "@pullback/common";
 import type { Store } from "../store/store.js";
 import { planBackup } from "./base-snapshot.js";

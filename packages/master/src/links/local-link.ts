@@ -1,5 +1,5 @@
 /** The master's own machine: sources run in this process, no agent and no network. */
-import { backupFsSource } from "@pullback/agent/sources/fs-source";
+import { backupFsSource } from "@pullback/agent";
 import type { BackupProgress } from "@pullback/common";
 import type { BackupRequest, BackupStream, NodeLink } from "./node-link.js";
 import { fsSourceConfig } from "./source-config.js";

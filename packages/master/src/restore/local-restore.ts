@@ -4,7 +4,7 @@
  * others. A damaged chunk fails only the files that use it: everything else is restored, and the
  * result lists each damaged file with the chunk at fault.
  */
-import { RestoreWriter, type FileSink } from "@pullback/agent/restore/restore-writer";
+import { RestoreWriter, type FileSink } from "@pullback/agent";
 import { initCodecs, type Entry, type SnapshotRecord } from "@pullback/common";
 import { readManifest } from "../store/manifest-io.js";
 import type { Store } from "../store/store.js";

@@ -4,15 +4,9 @@
  */
 import { spawn, spawnSync, type ChildProcess } from "node:child_process";
 import { appendFileSync, mkdirSync, mkdtempSync, rmSync } from "node:fs";
-import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { fileURLToPath } from "node:url";
-import { createTestDatabase, type TestDatabase } from "../../src/catalog/test-db.js";
-
-const repo = fileURLToPath(new URL("../../../../../", import.meta.url));
-export const MASTER_CLI = join(repo, "packages/master/dist/src/cli.js");
-export const AGENT_CLI = join(repo, "packages/agent/dist/src/cli.js");
+import { AgentProcess, MASTER_CLI, createTestDatabase, freePort, unpackBundle, type TestDatabase } from "@pullback/testkit";
 
 export interface CliResult {
   code: number;
@@ -20,19 +14,8 @@ export interface CliResult {
   stderr: string;
 }
 
-export async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = createServer();
-    s.once("error", reject);
-    s.listen(0, "127.0.0.1", () => {
-      const port = (s.address() as { port: number }).port;
-      s.close(() => resolve(port));
-    });
-  });
-}
-
 export class Testbed {
-  readonly agents = new Map<string, { proc: ChildProcess | null; dir: string; port: number }>();
+  readonly agents = new Map<string, { proc: AgentProcess; dir: string; port: number }>();
 
   private constructor(
     readonly dir: string,
@@ -108,7 +91,7 @@ export class Testbed {
   async addAgent(node: string, backupAllow: string[], restoreAllow: string[], extraYaml = ""): Promise<void> {
     const { dir, port } = await this.enroll(node, backupAllow, restoreAllow);
     if (extraYaml) appendFileSync(join(dir, "agent.yaml"), extraYaml);
-    this.agents.set(node, { proc: null, dir, port });
+    this.agents.set(node, { proc: new AgentProcess(join(dir, "agent.yaml")), dir, port });
     await this.startAgent(node);
   }
 
@@ -124,8 +107,7 @@ export class Testbed {
       ...restoreAllow.flatMap((d) => ["--restore-allow", d]),
       "--listen", `127.0.0.1:${port}`, "--address", `127.0.0.1:${port}`, "--out", bundle,
     ]);
-    const t = spawnSync("tar", ["-xzf", bundle, "-C", agentDir]);
-    if (t.status !== 0) throw new Error(`cannot unpack ${bundle}: ${t.stderr}`);
+    unpackBundle(bundle, agentDir);
     return { dir: agentDir, port };
   }
 
@@ -135,25 +117,11 @@ export class Testbed {
   }
 
   async startAgent(node: string): Promise<void> {
-    const a = this.agents.get(node)!;
-    a.proc = spawn(process.execPath, [AGENT_CLI, "serve", "--config", join(a.dir, "agent.yaml")], { stdio: ["ignore", "ignore", "pipe"] });
-    let err = "";
-    a.proc.stderr!.on("data", (d: Buffer) => (err += d.toString()));
-    for (let i = 0; i < 100; i++) {
-      if (/agent listening/.test(err)) return;
-      if (a.proc.exitCode !== null) throw new Error(`agent ${node} exited: ${err}`);
-      await new Promise((r) => setTimeout(r, 100));
-    }
-    throw new Error(`agent ${node} did not start: ${err}`);
+    await this.agents.get(node)!.proc.start();
   }
 
   async stopAgent(node: string, signal: NodeJS.Signals = "SIGTERM"): Promise<void> {
-    const a = this.agents.get(node);
-    if (!a?.proc || a.proc.exitCode !== null) return;
-    const exited = new Promise((r) => a.proc!.once("exit", r));
-    a.proc.kill(signal);
-    await exited;
-    a.proc = null;
+    await this.agents.get(node)?.proc.stop(signal);
   }
 
   async destroy(): Promise<void> {

@@ -2,9 +2,6 @@
  * Database sources against the real MariaDB and PostgreSQL servers of this machine: dump through
  * the source into the master's own SnapshotWriter and Store, drop the databases, replay the stored
  * snapshot through the restore sink, and compare rows, checksums and schema objects.
- *
- * The master is loaded at run time: it depends on this package, so a compile-time import would make
- * the project references circular. Only the little of its API used here is typed locally.
  */
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
@@ -13,32 +10,21 @@ import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { randomBytes } from "node:crypto";
-import { initCodecs, type Entry, type SnapshotRecord, type SourceEvent } from "@pullback/common";
-import { agentConfigSchema, type AgentConfig } from "../src/config/agent-config.js";
-import { findConnection, openConnection, type DbKind } from "../src/sources/db-connection.js";
-import { backupDbSource } from "../src/sources/db-source.js";
-import { DbRestoreSink } from "../src/restore/db-restore-sink.js";
-import { restoreTarget } from "../src/restore/db-restore-target.js";
+import { initCodecs, type SnapshotRecord } from "@pullback/common";
+import {
+  DbRestoreSink,
+  agentConfigSchema,
+  backupDbSource,
+  findConnection,
+  openConnection,
+  restoreTarget,
+  type AgentConfig,
+  type DbKind,
+} from "@pullback/agent";
+import * as master from "@pullback/master";
 
-interface StoreLike {
-  chunks: { get(id: string): Promise<Buffer> };
-  snapshots: { list(f: { node?: string; source?: string }): Promise<SnapshotRecord[]> };
-}
-interface WriterLike {
-  handle(ev: SourceEvent): Promise<void>;
-  setBytesRead(n: number): void;
-  seal(): Promise<SnapshotRecord>;
-}
-interface MasterApi {
-  Store: { create(dir: string): Promise<StoreLike> };
-  SnapshotWriter: new (store: StoreLike, opts: object) => WriterLike;
-  readManifest(chunks: StoreLike["chunks"], manifest: SnapshotRecord["manifest"]): AsyncGenerator<Entry>;
-}
-
-const MASTER_MODULE = "@pullback/master";
 const tag = `pbt_${randomBytes(4).toString("hex")}`;
-let master: MasterApi;
-let store: StoreLike;
+let store: master.Store;
 let work: string;
 
 // ---------------------------------------------------------------- helpers
@@ -112,7 +98,6 @@ async function expectNoSnapshot(source: string, run: () => Promise<unknown>, rea
 
 before(async () => {
   await initCodecs();
-  master = (await import(MASTER_MODULE)) as MasterApi;
   work = mkdtempSync(join(tmpdir(), "pullback-db-"));
   store = await master.Store.create(join(work, "store"));
 });
