@@ -1,3 +1,12 @@
+/**
+ * @pullback/common: what the master and the agent both speak, so both sides agree by construction.
+ * This file is the package's face for formats and data: content-defined chunking, codecs, chunk ids
+ * (hash), the manifest and its entries, the rules an entry must obey, source events, paths and node
+ * names, config-file loading and the logger. Two more faces, imported by their own path:
+ * "@pullback/common/rpc/index" (the gRPC protocol: server, client, credit streams, wire types) and
+ * "@pullback/common/pki/index" (certificates, keys, revocation, operator hints). Nothing else in src/
+ * is public.
+ */
 export * from "./chunker.js";
 export * from "./codec.js";
 export * from "./hash.js";

@@ -1,3 +1,10 @@
+/**
+ * @pullback/master: the `pullback` program (see cli.ts) and, through this file, the parts of it that
+ * other code may drive in-process: back up a local directory and restore a snapshot, the writer that
+ * turns source events into a sealed snapshot, and the store (chunks, snapshot records, manifests)
+ * with the errors it throws. The benchmarks and the integration tests use exactly these; everything
+ * else in src/ is internal and may change.
+ */
 export { backupDirectory, type LocalBackupOptions } from "./backup/local-backup.js";
 export { planBackup, type BackupPlan } from "./backup/base-snapshot.js";
 export { SnapshotWriter, BackupRejectedError } from "./backup/snapshot-writer.js";
