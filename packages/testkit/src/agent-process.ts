@@ -33,15 +33,6 @@ export class AgentProcess {
     private readonly options: AgentProcessOptions = {},
   ) {}
 
-  get pid(): number | null {
-    return this.proc?.pid ?? null;
-  }
-
-  get running(): boolean {
-    const p = this.proc;
-    return p !== null && p.exitCode === null && p.signalCode === null;
-  }
-
   /** Starts the agent (stopping a running one first) and waits until it listens. */
   async start(): Promise<void> {
     await this.stop();

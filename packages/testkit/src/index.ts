@@ -8,7 +8,7 @@
  * - unpackBundle: an enrollment bundle unpacked into an agent's directory.
  * - MASTER_CLI, AGENT_CLI: the compiled command-line programs.
  */
-export { createTestDatabase, TEST_PG_ADMIN_URL, type TestDatabase, type TestDatabaseOptions } from "./test-database.js";
+export { createTestDatabase, type TestDatabase, type TestDatabaseOptions } from "./test-database.js";
 export { freePort } from "./free-port.js";
 export { AgentProcess, type AgentProcessOptions } from "./agent-process.js";
 export { unpackBundle } from "./agent-bundle.js";

@@ -6,7 +6,7 @@
 import { randomBytes } from "node:crypto";
 import pg from "pg";
 
-export const TEST_PG_ADMIN_URL = process.env.PULLBACK_TEST_PG_URL ?? "postgresql://postgres@127.0.0.1:5432/postgres";
+const TEST_PG_ADMIN_URL = process.env.PULLBACK_TEST_PG_URL ?? "postgresql://postgres@127.0.0.1:5432/postgres";
 
 export interface TestDatabase {
   name: string;
