@@ -111,7 +111,7 @@ export class Testbed {
     return { dir: agentDir, port };
   }
 
-  /** The agent config's text with a top-level key replaced (YAML; used to add sections). */
+  /** The path of the agent's agent.yaml (tests append sections to it, then restart the agent). */
   agentConfigPath(node: string): string {
     return join(this.agents.get(node)!.dir, "agent.yaml");
   }
