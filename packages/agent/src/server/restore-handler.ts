@@ -4,7 +4,7 @@
  * written; a damaged or missing chunk fails only the file that needs it (reported as a warning).
  */
 import * as grpc from "@grpc/grpc-js";
-import { chunkId, decompress, type CodecName, type Entry } from "@pullback/common";
+import { decodeVerified, DamagedChunkError, type Entry } from "@pullback/common";
 import { entryFromWire, idToHex, RpcError, type RestoreSession } from "@pullback/common/rpc/index";
 import type { Logger } from "@pullback/common";
 import { checkAllowed, NotAllowedError } from "../config/allowlist.js";
@@ -27,8 +27,6 @@ interface Placement {
   off: number;
   len: number;
 }
-
-const CODECS: ReadonlySet<string> = new Set<CodecName>(["none", "lz4", "zstd"]);
 
 export async function handleRestore(session: RestoreSession, cfg: AgentConfig, log: Logger): Promise<void> {
   const start = session.start;
@@ -138,14 +136,9 @@ async function restoreInto(writer: RestoreWriter, session: RestoreSession, speci
       }
       try {
         if (m.chunk.error) throw new Error(m.chunk.error);
-        if (!CODECS.has(m.chunk.codec)) throw new Error(`chunk ${id} has unknown codec ${m.chunk.codec}`);
-        let plain: Buffer;
-        try {
-          plain = decompress(m.chunk.codec as CodecName, Buffer.from(m.chunk.data), m.chunk.plainLength);
-        } catch (err) {
-          throw new Error(`chunk ${id} is damaged (cannot decode: ${(err as Error).message})`);
-        }
-        if (plain.length !== p.len || chunkId(plain) !== id) throw new Error(`chunk ${id} is damaged (content does not match its SHA-256)`);
+        const plain = decodeVerified(id, m.chunk.codec, Buffer.from(m.chunk.data), m.chunk.plainLength);
+        // The entry placed a different length: whatever the chunk holds, it is not what this file needs.
+        if (plain.length !== p.len) throw new DamagedChunkError(id, "hash-mismatch", "content does not match its SHA-256");
         await p.file.sink.write(p.off, plain);
         bytesWritten += plain.length;
       } catch (err) {
