@@ -122,7 +122,8 @@ export class SnapshotWriter {
       decodeVerified(id, codec, data, plainLen, AGENT_CHUNK_LIMITS);
     } catch (err) {
       if (!(err instanceof DamagedChunkError)) throw err;
-      throw new BackupRejectedError(`chunk ${id} from the agent is damaged (${err.detail}); nothing of it was stored`);
+      const why = err.fault === "hash-mismatch" ? "does not match its SHA-256" : `cannot be decoded (${err.detail})`;
+      throw new BackupRejectedError(`chunk ${id} from the agent ${why}; nothing of it was stored`);
     }
     this.stats.bytesSent += data.length;
     const r = await this.store.chunks.put(id, codec, plainLen, data);
