@@ -8,7 +8,7 @@ import { dirname, join } from "node:path";
 import { syncFileSystem } from "./durable-io.js";
 
 export class ChunkQuarantine {
-  constructor(readonly dir: string) {}
+  constructor(private readonly dir: string) {}
 
   /** Moves the chunk file at `path` here (or leaves a marker when it is already gone). */
   async setAside(id: string, path: string): Promise<void> {

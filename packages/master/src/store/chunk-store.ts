@@ -28,7 +28,7 @@ export interface ChunkStoreDirs {
 }
 
 export class ChunkStore {
-  readonly root: string;
+  private readonly root: string;
   private readonly writer: ChunkWriter;
   private readonly quarantineDir: ChunkQuarantine;
 
