@@ -1,8 +1,11 @@
 /**
- * Per-chunk compression. A chunk is stored compressed only when that saves space; otherwise it is
- * stored as is ("none"), so incompressible data (media, encrypted files) costs no decode time.
- * The codec name is recorded with the chunk, so a store can mix codecs and a source's setting can
- * change at any time.
+ * Per-chunk compression, and the one table of codecs: every place that names, validates, stores or
+ * decodes a codec reads `CODECS` (CLI flags and config through parseCodec, the wire through
+ * isCodecName, the chunk file header through `storeByte`). A new codec is one entry here.
+ *
+ * A chunk is stored compressed only when that saves space; otherwise it is stored as is ("none"), so
+ * incompressible data (media, encrypted files) costs no decode time. The codec name is recorded with
+ * the chunk, so a store can mix codecs and a source's setting can change at any time.
  *
  * Libraries (docs/decisions.md, "Codecs"): both ship prebuilt Node-API binaries inside registry
  * packages, because agents are installed on production nodes that have no compiler, and both can
@@ -12,10 +15,8 @@
  *   decoding goes through `zstd-codec` (WebAssembly) with a hard limit (zstd-bounded.ts). Stored
  *   form: one standard zstd frame.
  */
-import { createRequire } from "node:module";
 import { initBoundedZstd, zstdDecodeBounded } from "./zstd-bounded.js";
-
-const require = createRequire(import.meta.url);
+import { lz4Lib, zstdAsyncEncode, zstdEncoder, zstdLib } from "./codec-native.js";
 
 export type CodecName = "none" | "lz4" | "zstd";
 
@@ -28,56 +29,73 @@ export interface CodecSpec {
 export const ZSTD_DEFAULT_LEVEL = 3;
 const ZSTD_MAX_LEVEL = 19;
 
-interface Lz4Lib {
-  compress(data: Uint8Array): Promise<Buffer>;
-  compressSync(data: Buffer): Buffer;
-  uncompressSync(data: Uint8Array): Buffer;
+export interface Codec {
+  /** As written in settings, on the wire (Chunk.codec) and in manifests' codec fields. */
+  name: CodecName;
+  /** The byte naming it in a stored chunk's header: fixed forever, never reused. */
+  storeByte: number;
+  /** The highest level it takes, or 0 for a codec without levels. */
+  maxLevel: number;
+  encodeSync(plain: Buffer, level: number): Buffer;
+  /** On libuv's thread pool; `plain` must not be reused until the promise settles. */
+  encode(plain: Buffer, level: number): Promise<Buffer>;
+  /**
+   * Exactly `plainLen` bytes or an Error naming the codec. Bounded: never allocates more than the
+   * caller's `plainLen` whatever the data claims, because chunks come from untrusted agents.
+   */
+  decode(data: Buffer, plainLen: number): Buffer;
 }
 
-interface ZstdEncoder {
-  encode(data: Buffer): Promise<Buffer>;
-  encodeSync(data: Buffer): Buffer;
-}
-interface ZstdLib {
-  Encoder: new (level: number) => ZstdEncoder;
+/** Keyed by name so the compiler insists every CodecName has an entry. */
+const TABLE: { readonly [K in CodecName]: Codec } = {
+  none: {
+    name: "none",
+    storeByte: 0,
+    maxLevel: 0,
+    encodeSync: (plain) => plain,
+    encode: async (plain) => plain,
+    decode(data, plainLen) {
+      if (data.length !== plainLen) throw new Error(`stored chunk has ${data.length} bytes, expected ${plainLen}`);
+      return data;
+    },
+  },
+  lz4: {
+    name: "lz4",
+    storeByte: 1,
+    maxLevel: 0,
+    encodeSync: (plain) => lz4Lib().compressSync(plain),
+    encode: (plain) => lz4Lib().compress(plain),
+    decode(data, plainLen) {
+      // Checked before decoding: the library would otherwise allocate whatever the prefix claims.
+      const claimed = data.length >= 4 ? data.readUInt32LE(0) : -1;
+      if (claimed !== plainLen) throw new Error(`lz4: corrupt chunk (length prefix ${claimed}, expected ${plainLen})`);
+      return checked("lz4", plainLen, () => lz4Lib().uncompressSync(data));
+    },
+  },
+  zstd: {
+    name: "zstd",
+    storeByte: 2,
+    maxLevel: ZSTD_MAX_LEVEL,
+    encodeSync: (plain, level) => zstdEncoder(level).encodeSync(plain),
+    encode: (plain, level) => zstdAsyncEncode(plain, level),
+    decode: (data, plainLen) => checked("zstd", plainLen, () => zstdDecodeBounded(data, plainLen)),
+  },
+};
+
+export const CODECS: readonly Codec[] = Object.values(TABLE);
+export const CODEC_NAMES: readonly CodecName[] = CODECS.map((c) => c.name);
+
+/** For names from the wire or a file: false for anything not in the table (also "constructor" etc.). */
+export function isCodecName(name: string): name is CodecName {
+  return (CODEC_NAMES as readonly string[]).includes(name);
 }
 
-let lz4: Lz4Lib | undefined;
-let zstd: ZstdLib | undefined;
-/** Encoders keep their compression context between calls; one per level for synchronous calls. */
-const zstdEncoders = new Map<number, ZstdEncoder>();
-/**
- * Idle encoders for asynchronous calls, per level. An encoder owns one zstd context, which must not
- * be used by two thread-pool tasks at once: each call takes one from here and returns it after.
- */
-const idleAsyncEncoders = new Map<number, ZstdEncoder[]>();
-
-function loadNative<T>(pkg: string, codec: string): T {
-  try {
-    return require(pkg) as T;
-  } catch (err) {
-    throw new Error(
-      `the ${codec} codec is unavailable: package "${pkg}" did not load (${(err as Error).message.split("\n")[0]}); ` +
-        `reinstall with optional dependencies enabled so its prebuilt binary for ${process.platform}-${process.arch} is present`,
-    );
-  }
+export function codecNamed(name: CodecName): Codec {
+  return TABLE[name];
 }
 
-function lz4Lib(): Lz4Lib {
-  return (lz4 ??= loadNative<Lz4Lib>("lz4-napi", "lz4"));
-}
-
-function zstdLib(): ZstdLib {
-  return (zstd ??= loadNative<ZstdLib>("@toondepauw/node-zstd", "zstd"));
-}
-
-function zstdEncoder(level: number): ZstdEncoder {
-  let e = zstdEncoders.get(level);
-  if (!e) {
-    e = new (zstdLib().Encoder)(level);
-    zstdEncoders.set(level, e);
-  }
-  return e;
+export function codecOfStoreByte(byte: number): Codec | undefined {
+  return CODECS.find((c) => c.storeByte === byte);
 }
 
 /**
@@ -104,9 +122,7 @@ const MIN_COMPRESS = 64;
  */
 export function compress(plain: Buffer, spec: CodecSpec): Compressed {
   if (spec.name === "none" || plain.length < MIN_COMPRESS) return { codec: "none", data: plain };
-  const out =
-    spec.name === "lz4" ? lz4Lib().compressSync(plain) : zstdEncoder(spec.level ?? ZSTD_DEFAULT_LEVEL).encodeSync(plain);
-  return worthIt(plain, out, spec.name);
+  return worthIt(plain, TABLE[spec.name].encodeSync(plain, spec.level ?? ZSTD_DEFAULT_LEVEL), spec.name);
 }
 
 /**
@@ -115,16 +131,7 @@ export function compress(plain: Buffer, spec: CodecSpec): Compressed {
  */
 export async function compressAsync(plain: Buffer, spec: CodecSpec): Promise<Compressed> {
   if (spec.name === "none" || plain.length < MIN_COMPRESS) return { codec: "none", data: plain };
-  if (spec.name === "lz4") return worthIt(plain, await lz4Lib().compress(plain), "lz4");
-  const level = spec.level ?? ZSTD_DEFAULT_LEVEL;
-  let idle = idleAsyncEncoders.get(level);
-  if (!idle) idleAsyncEncoders.set(level, (idle = []));
-  const encoder = idle.pop() ?? new (zstdLib().Encoder)(level);
-  try {
-    return worthIt(plain, await encoder.encode(plain), "zstd");
-  } finally {
-    idle.push(encoder);
-  }
+  return worthIt(plain, await TABLE[spec.name].encode(plain, spec.level ?? ZSTD_DEFAULT_LEVEL), spec.name);
 }
 
 function worthIt(plain: Buffer, out: Buffer, codec: CodecName): Compressed {
@@ -135,24 +142,11 @@ function worthIt(plain: Buffer, out: Buffer, codec: CodecName): Compressed {
 /**
  * Decompress one stored chunk whose plain length the caller knows from the manifest or the wire.
  * Throws an Error naming the codec for data that is corrupt or does not decode to `plainLen` bytes.
+ * Most callers want decodeVerified (chunk-verify.ts), which also checks the content's SHA-256.
  */
 export function decompress(codec: CodecName, data: Buffer, plainLen: number): Buffer {
-  switch (codec) {
-    case "none":
-      if (data.length !== plainLen) throw new Error(`stored chunk has ${data.length} bytes, expected ${plainLen}`);
-      return data;
-    case "lz4": {
-      // Checked before decoding: the library would otherwise allocate whatever the prefix claims.
-      const claimed = data.length >= 4 ? data.readUInt32LE(0) : -1;
-      if (claimed !== plainLen) throw new Error(`lz4: corrupt chunk (length prefix ${claimed}, expected ${plainLen})`);
-      return checked("lz4", plainLen, () => lz4Lib().uncompressSync(data));
-    }
-    case "zstd":
-      // Bounded: chunks come from agents, which are not trusted (zstd-bounded.ts).
-      return checked("zstd", plainLen, () => zstdDecodeBounded(data, plainLen));
-    default:
-      throw new Error(`unknown codec "${String(codec)}" in stored chunk`);
-  }
+  if (!isCodecName(codec)) throw new Error(`unknown codec "${String(codec)}" in stored chunk`);
+  return TABLE[codec].decode(data, plainLen);
 }
 
 function checked(codec: string, plainLen: number, decode: () => Buffer): Buffer {
@@ -166,14 +160,32 @@ function checked(codec: string, plainLen: number, decode: () => Buffer): Buffer 
   return out;
 }
 
-/** Parses a setting such as "none", "lz4", "zstd" or "zstd:6". */
+/** "none, lz4, zstd or zstd:LEVEL": what a codec setting may be, for error messages. */
+export const CODEC_SETTINGS = [...CODEC_NAMES, ...CODECS.filter((c) => c.maxLevel > 0).map((c) => `${c.name}:LEVEL`)]
+  .join(", ")
+  .replace(/, ([^,]*)$/, " or $1");
+
+const SETTING = new RegExp(`^(${CODEC_NAMES.join("|")})(?::(\\d{1,2}))?$`);
+
+/** Parses a setting such as "none", "lz4", "zstd" or "zstd:6" (CLI flags, master.yaml, the wire). */
 export function parseCodec(text: string): CodecSpec {
-  const m = /^(none|lz4|zstd)(?::(\d{1,2}))?$/.exec(text.trim());
+  const m = SETTING.exec(text.trim());
   const name = m?.[1] as CodecName | undefined;
-  if (!m || !name) throw new Error(`unknown codec "${text}": use none, lz4, zstd or zstd:LEVEL (1-${ZSTD_MAX_LEVEL})`);
+  if (!m || !name) throw new Error(`unknown codec "${text}": use ${CODEC_SETTINGS} (1-${ZSTD_MAX_LEVEL})`);
   if (m[2] === undefined) return { name };
   const level = Number(m[2]);
-  if (name !== "zstd") throw new Error(`codec "${text}": only zstd takes a level`);
-  if (level < 1 || level > ZSTD_MAX_LEVEL) throw new Error(`codec "${text}": zstd level must be 1-${ZSTD_MAX_LEVEL}`);
+  const { maxLevel } = TABLE[name];
+  if (maxLevel === 0) throw new Error(`codec "${text}": only ${CODECS.filter((c) => c.maxLevel > 0).map((c) => c.name).join(", ")} takes a level`);
+  if (level < 1 || level > maxLevel) throw new Error(`codec "${text}": ${name} level must be 1-${maxLevel}`);
   return { name, level };
+}
+
+/** Whether parseCodec accepts `text`: the one rule for settings in master.yaml and on the CLI. */
+export function isCodecSetting(text: string): boolean {
+  try {
+    parseCodec(text);
+    return true;
+  } catch {
+    return false;
+  }
 }

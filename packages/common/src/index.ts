@@ -18,3 +18,4 @@ export * from "./source-events.js";
 export * from "./config-file.js";
 export * from "./logger.js";
 export * from "./zstd-bounded.js";
+export * from "./chunk-verify.js";

@@ -10,5 +10,6 @@ export { planBackup, type BackupPlan } from "./backup/base-snapshot.js";
 export { SnapshotWriter, BackupRejectedError } from "./backup/snapshot-writer.js";
 export { restoreSnapshot, type RestoreOptions, type RestoreResult } from "./restore/local-restore.js";
 export { Store } from "./store/store.js";
-export { ChunkStore, CorruptChunkError, MissingChunkError, StoreFullError } from "./store/chunk-store.js";
+export { ChunkStore } from "./store/chunk-store.js";
+export { CorruptChunkError, MissingChunkError, StoreFullError } from "./store/store-errors.js";
 export { readManifest } from "./store/manifest-io.js";

@@ -25,15 +25,15 @@ test("group commit: a chunk becomes visible under chunks/ only once durable, and
     assert.deepEqual(await store.chunks.get(id), plain);
     const ino = statSync(store.chunks.pathOf(id)).ino;
 
-    const again = new ChunkStore(join(dir, "chunks"), join(dir, "tmp"));
+    const again = new ChunkStore({ chunks: join(dir, "chunks"), tmp: join(dir, "tmp"), damaged: join(dir, "damaged") });
     assert.deepEqual(await again.put(id, "none", plain.length, plain), { written: false, storedBytes: 0 });
     assert.equal(statSync(store.chunks.pathOf(id)).ino, ino);
 
     // Two writers (two backups in two processes) racing on one new chunk: the second commit keeps the first's file.
     const p2 = randomBytes(7000);
     const id2 = chunkId(p2);
-    const w1 = new ChunkStore(join(dir, "chunks"), join(dir, "tmp"));
-    const w2 = new ChunkStore(join(dir, "chunks"), join(dir, "tmp"));
+    const w1 = new ChunkStore({ chunks: join(dir, "chunks"), tmp: join(dir, "tmp"), damaged: join(dir, "damaged") });
+    const w2 = new ChunkStore({ chunks: join(dir, "chunks"), tmp: join(dir, "tmp"), damaged: join(dir, "damaged") });
     await w1.put(id2, "none", p2.length, p2);
     await w2.put(id2, "none", p2.length, p2);
     await w1.flush();
@@ -50,7 +50,7 @@ test("checkpoints happen on their own once enough is pending", async () => {
   const dir = mkdtempSync(join(tmpdir(), "pullback-cs-"));
   try {
     await Store.create(dir);
-    const cs = new ChunkStore(join(dir, "chunks"), join(dir, "tmp"), 64 * 1024, 60_000);
+    const cs = new ChunkStore({ chunks: join(dir, "chunks"), tmp: join(dir, "tmp"), damaged: join(dir, "damaged") }, { checkpointBytes: 64 * 1024, checkpointMs: 60_000 });
     const ids: string[] = [];
     for (let i = 0; i < 20; i++) {
       const p = randomBytes(10_000);
@@ -73,7 +73,7 @@ test("a failed background checkpoint fails the backups that were writing, not th
   try {
     await Store.create(dir);
     // A chunk's tmp file gone before its checkpoint links it (as on a failing disk): the link fails.
-    const cs = new ChunkStore(join(dir, "chunks"), join(dir, "tmp"), 1500, 60_000);
+    const cs = new ChunkStore({ chunks: join(dir, "chunks"), tmp: join(dir, "tmp"), damaged: join(dir, "damaged") }, { checkpointBytes: 1500, checkpointMs: 60_000 });
     const session = cs.begin();
     const p = randomBytes(1000);
     await cs.put(chunkId(p), "none", p.length, p);

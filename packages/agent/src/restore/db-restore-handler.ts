@@ -3,7 +3,7 @@
  * the bytes go, in order, into the server's client tool (see db-restore-sink.ts) instead of files.
  */
 import * as grpc from "@grpc/grpc-js";
-import { chunkId, decompress, type CodecName, type Logger } from "@pullback/common";
+import { decodeVerified, DamagedChunkError, type Logger } from "@pullback/common";
 import { entryFromWire, idToHex, RpcError, type RestoreSession } from "@pullback/common/rpc/index";
 import type { AgentConfig } from "../config/agent-config.js";
 import { DbConfigError, findConnection, openConnection, type DbKind } from "../sources/db-connection.js";
@@ -12,7 +12,6 @@ import { DbRestoreRefused, DbRestoreSink } from "./db-restore-sink.js";
 import { restoreTarget } from "./db-restore-target.js";
 import { startHeartbeat } from "../server/heartbeat.js";
 
-const CODECS: ReadonlySet<string> = new Set<CodecName>(["none", "lz4", "zstd"]);
 const PROGRESS_EVERY_MS = 1000;
 
 /** Errors of this restore as the master should see them: a status and the reason, tool stderr included. */
@@ -67,14 +66,12 @@ export async function handleDbRestore(session: RestoreSession, kind: DbKind, cfg
         // Unlike a file restore, a damaged chunk fails everything: a dump with a gap cannot be replayed.
         const id = idToHex(m.chunk.id);
         if (m.chunk.error) throw new DbRestoreRefused(`chunk ${id} could not be read on the master: ${m.chunk.error}`);
-        if (!CODECS.has(m.chunk.codec)) throw new DbRestoreRefused(`chunk ${id} has unknown codec ${m.chunk.codec}`);
         let plain: Buffer;
         try {
-          plain = decompress(m.chunk.codec as CodecName, Buffer.from(m.chunk.data), m.chunk.plainLength);
+          plain = decodeVerified(id, m.chunk.codec, Buffer.from(m.chunk.data), m.chunk.plainLength);
         } catch (err) {
-          throw new DbRestoreRefused(`chunk ${id} is damaged (cannot decode: ${(err as Error).message})`);
+          throw err instanceof DamagedChunkError ? new DbRestoreRefused(err.message) : err;
         }
-        if (chunkId(plain) !== id) throw new DbRestoreRefused(`chunk ${id} is damaged (content does not match its SHA-256)`);
         // Acknowledged once taken by the sink (written, or parked until its turn), so the window
         // never waits on a chunk the sink needs first.
         await sink.chunk(id, plain);

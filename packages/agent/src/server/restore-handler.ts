@@ -4,8 +4,8 @@
  * written; a damaged or missing chunk fails only the file that needs it (reported as a warning).
  */
 import * as grpc from "@grpc/grpc-js";
-import { chunkId, decompress, type CodecName, type Entry } from "@pullback/common";
-import { entryFromWire, idToHex, RpcError, type RestoreSession } from "@pullback/common/rpc/index";
+import { decodeVerified, DamagedChunkError, type Entry } from "@pullback/common";
+import { entryFromWire, idToHex, RpcError, type Chunk as WireChunk, type Entry as WireEntry, type RestoreSession } from "@pullback/common/rpc/index";
 import type { Logger } from "@pullback/common";
 import { checkAllowed, NotAllowedError } from "../config/allowlist.js";
 import type { AgentConfig } from "../config/agent-config.js";
@@ -27,8 +27,6 @@ interface Placement {
   off: number;
   len: number;
 }
-
-const CODECS: ReadonlySet<string> = new Set<CodecName>(["none", "lz4", "zstd"]);
 
 export async function handleRestore(session: RestoreSession, cfg: AgentConfig, log: Logger): Promise<void> {
   const start = session.start;
@@ -60,116 +58,126 @@ export async function handleRestore(session: RestoreSession, cfg: AgentConfig, l
 
 async function restoreInto(writer: RestoreWriter, session: RestoreSession, special: SpecialNotice[], jobLog: Logger, heartbeatSeconds: number): Promise<void> {
   await session.accept();
-
-  // Each Chunk message fills exactly one placement, in the order the entries named them.
-  const placements = new Map<string, Placement[]>();
-  let entries = 0;
-  let bytesWritten = 0;
-  let warnings = 0;
+  const r = new FileRestore(writer, session, special, jobLog);
   // Applying directory metadata after the last chunk can take long on a big tree: stay visibly alive.
-  const heartbeat = startHeartbeat(heartbeatSeconds, session.signal, () => session.send({ msg: "progress", progress: { entriesDone: entries, bytesWritten, currentPath: "" } }));
-  const warn = async (path: string, message: string) => {
-    warnings++;
-    jobLog.warn({ file: path }, message);
-    await session.send({ msg: "warning", warning: { path, code: "restore", message } });
-  };
-  // Not counted as warnings: the restore did what it should, the operator is told what differs.
-  const reportSpecial = async () => {
-    for (const n of special.splice(0)) {
-      jobLog.info({ file: n.path }, n.message);
-      await session.send({ msg: "warning", warning: { path: n.path, code: SPECIAL_WARNING_CODE, message: n.message } });
-    }
-  };
-  const settle = async (f: OpenFile) => {
-    if (--f.remaining > 0) return;
-    if (f.failed) await f.sink.abort();
-    else await f.sink.close();
-  };
-
+  const heartbeat = startHeartbeat(heartbeatSeconds, session.signal, () =>
+    session.send({ msg: "progress", progress: { entriesDone: r.entries, bytesWritten: r.bytesWritten, currentPath: "" } }),
+  );
   for (;;) {
     const m = await session.messages.next();
     if (m === undefined) throw new RpcError(grpc.status.CANCELLED, "the master closed the call before the end of the restore");
     if (m.msg === "cancel") throw new RpcError(grpc.status.CANCELLED, `the master cancelled: ${m.cancel.reason}`);
     if (m.msg === "end") break;
-    if (m.msg === "entry") {
-      entries++;
-      let e: Entry;
-      try {
-        e = entryFromWire(m.entry);
-        if (e.type !== "file") {
-          await writer.entry(e);
-          await reportSpecial();
-          continue;
-        }
-        const sink = await writer.openFile(e);
-        await reportSpecial();
-        const f: OpenFile = { path: e.path, sink, remaining: e.chunks?.length ?? 0, failed: false };
-        if (f.remaining === 0) await sink.close();
-        for (const c of e.chunks ?? []) {
-          const list = placements.get(c.id) ?? [];
-          list.push({ file: f, off: c.off, len: c.len });
-          placements.set(c.id, list);
-        }
-      } catch (err) {
-        // A refused path (escape attempt, symlinked parent) or an unwritable file: skip it, keep going.
-        // Its chunks will still arrive: account for them so they are acknowledged and dropped.
-        await warn(m.entry.path, (err as Error).message);
-        const skipped: OpenFile = { path: m.entry.path, sink: NULL_SINK, remaining: m.entry.chunks.length, failed: true };
-        for (const c of m.entry.chunks) {
-          const id = idToHex(c.id);
-          const list = placements.get(id) ?? [];
-          list.push({ file: skipped, off: c.off, len: c.len });
-          placements.set(id, list);
-        }
+    if (m.msg === "entry") await r.entry(m.entry);
+    else if (m.msg === "chunk") await r.chunk(m.chunk);
+    else throw new RpcError(grpc.status.INVALID_ARGUMENT, `unexpected ${m.msg} during a restore`);
+  }
+  await r.finish();
+  heartbeat.stop();
+  await session.send({ msg: "done", done: { entries: r.entries, bytesWritten: r.bytesWritten, warnings: r.warnings } });
+  jobLog.info({ entries: r.entries, bytesWritten: r.bytesWritten, warnings: r.warnings }, "restore finished");
+}
+
+/** What one file restore keeps between messages: the files still open and which chunk fills what. */
+class FileRestore {
+  /** Each Chunk message fills exactly one placement, in the order the entries named them. */
+  private readonly placements = new Map<string, Placement[]>();
+  entries = 0;
+  bytesWritten = 0;
+  warnings = 0;
+
+  constructor(
+    private readonly writer: RestoreWriter,
+    private readonly session: RestoreSession,
+    private readonly special: SpecialNotice[],
+    private readonly log: Logger,
+  ) {}
+
+  async entry(w: WireEntry): Promise<void> {
+    this.entries++;
+    try {
+      const e: Entry = entryFromWire(w);
+      if (e.type !== "file") {
+        await this.writer.entry(e);
+        await this.reportSpecial();
+        return;
       }
-      continue;
+      const sink = await this.writer.openFile(e);
+      await this.reportSpecial();
+      const f: OpenFile = { path: e.path, sink, remaining: e.chunks?.length ?? 0, failed: false };
+      if (f.remaining === 0) await sink.close();
+      for (const c of e.chunks ?? []) this.place(c.id, { file: f, off: c.off, len: c.len });
+    } catch (err) {
+      // A refused path (escape attempt, symlinked parent) or an unwritable file: skip it, keep going.
+      // Its chunks will still arrive: account for them so they are acknowledged and dropped.
+      await this.warn(w.path, (err as Error).message);
+      const skipped: OpenFile = { path: w.path, sink: NULL_SINK, remaining: w.chunks.length, failed: true };
+      for (const c of w.chunks) this.place(idToHex(c.id), { file: skipped, off: c.off, len: c.len });
     }
-    if (m.msg === "chunk") {
-      const id = idToHex(m.chunk.id);
-      const p = placements.get(id)?.shift();
-      if (!p) throw new RpcError(grpc.status.INVALID_ARGUMENT, `chunk ${id} was not announced by any entry`);
-      if (placements.get(id)?.length === 0) placements.delete(id);
-      // Credit goes back only once the bytes are on disk, so the window bounds unwritten data.
-      const ack = () => session.send({ msg: "ack", ack: { chunkIds: [m.chunk.id], bytes: m.chunk.data.length } });
-      if (p.file.failed) {
-        await settle(p.file);
-        await ack();
-        continue;
-      }
+  }
+
+  async chunk(c: WireChunk): Promise<void> {
+    const id = idToHex(c.id);
+    const p = this.placements.get(id)?.shift();
+    if (!p) throw new RpcError(grpc.status.INVALID_ARGUMENT, `chunk ${id} was not announced by any entry`);
+    if (this.placements.get(id)?.length === 0) this.placements.delete(id);
+    if (!p.file.failed) {
       try {
-        if (m.chunk.error) throw new Error(m.chunk.error);
-        if (!CODECS.has(m.chunk.codec)) throw new Error(`chunk ${id} has unknown codec ${m.chunk.codec}`);
-        let plain: Buffer;
-        try {
-          plain = decompress(m.chunk.codec as CodecName, Buffer.from(m.chunk.data), m.chunk.plainLength);
-        } catch (err) {
-          throw new Error(`chunk ${id} is damaged (cannot decode: ${(err as Error).message})`);
-        }
-        if (plain.length !== p.len || chunkId(plain) !== id) throw new Error(`chunk ${id} is damaged (content does not match its SHA-256)`);
+        if (c.error) throw new Error(c.error);
+        const plain = decodeVerified(id, c.codec, Buffer.from(c.data), c.plainLength);
+        // The entry placed a different length: whatever the chunk holds, it is not what this file needs.
+        if (plain.length !== p.len) throw new DamagedChunkError(id, "hash-mismatch", "content does not match its SHA-256");
         await p.file.sink.write(p.off, plain);
-        bytesWritten += plain.length;
+        this.bytesWritten += plain.length;
       } catch (err) {
         p.file.failed = true;
-        await warn(p.file.path, `${p.file.path}: ${(err as Error).message}`);
+        await this.warn(p.file.path, `${p.file.path}: ${(err as Error).message}`);
       }
-      await settle(p.file);
-      await ack();
-      continue;
     }
-    throw new RpcError(grpc.status.INVALID_ARGUMENT, `unexpected ${m.msg} during a restore`);
+    await this.settle(p.file);
+    // Credit goes back only once the bytes are on disk, so the window bounds unwritten data.
+    await this.session.send({ msg: "ack", ack: { chunkIds: [c.id], bytes: c.data.length } });
   }
-  if (placements.size > 0) {
-    for (const list of placements.values()) for (const p of list) if (!p.file.failed) {
-      p.file.failed = true;
-      await warn(p.file.path, "the master ended the restore before sending all of this file's chunks");
-      await p.file.sink.abort();
+
+  /** After the last message: files still short of chunks fail, then directory metadata is applied. */
+  async finish(): Promise<void> {
+    for (const list of this.placements.values()) {
+      for (const p of list) {
+        if (p.file.failed) continue;
+        p.file.failed = true;
+        await this.warn(p.file.path, "the master ended the restore before sending all of this file's chunks");
+        await p.file.sink.abort();
+      }
+    }
+    for (const problem of await this.writer.finish()) await this.warn(problem.slice(0, problem.indexOf(":")), problem);
+    await this.reportSpecial();
+  }
+
+  private place(id: string, p: Placement): void {
+    const list = this.placements.get(id) ?? [];
+    list.push(p);
+    this.placements.set(id, list);
+  }
+
+  private async settle(f: OpenFile): Promise<void> {
+    if (--f.remaining > 0) return;
+    if (f.failed) await f.sink.abort();
+    else await f.sink.close();
+  }
+
+  private async warn(path: string, message: string): Promise<void> {
+    this.warnings++;
+    this.log.warn({ file: path }, message);
+    await this.session.send({ msg: "warning", warning: { path, code: "restore", message } });
+  }
+
+  /** Not counted as warnings: the restore did what it should, the operator is told what differs. */
+  private async reportSpecial(): Promise<void> {
+    for (const n of this.special.splice(0)) {
+      this.log.info({ file: n.path }, n.message);
+      await this.session.send({ msg: "warning", warning: { path: n.path, code: SPECIAL_WARNING_CODE, message: n.message } });
     }
   }
-  for (const problem of await writer.finish()) await warn(problem.slice(0, problem.indexOf(":")), problem);
-  await reportSpecial();
-  heartbeat.stop();
-  await session.send({ msg: "done", done: { entries, bytesWritten, warnings } });
-  jobLog.info({ entries, bytesWritten, warnings }, "restore finished");
 }
 
 const NULL_SINK: FileSink = { write: async () => undefined, close: async () => undefined, abort: async () => undefined };

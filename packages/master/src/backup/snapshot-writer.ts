@@ -12,8 +12,9 @@ import {
   showValue,
   ROOT_PATH,
   WarningList,
-  chunkId,
-  decompress,
+  decodeVerified,
+  AGENT_CHUNK_LIMITS,
+  DamagedChunkError,
   type BackupLevel,
   type CodecName,
   type CodecSpec,
@@ -117,15 +118,12 @@ export class SnapshotWriter {
   }
 
   async addChunk(id: string, codec: CodecName, plainLen: number, data: Buffer): Promise<void> {
-    if (plainLen <= 0 || plainLen > 64 * 1024 * 1024) throw new BackupRejectedError(`chunk ${id}: implausible length ${plainLen}`);
-    let plain: Buffer;
     try {
-      plain = decompress(codec, data, plainLen);
+      decodeVerified(id, codec, data, plainLen, AGENT_CHUNK_LIMITS);
     } catch (err) {
-      throw new BackupRejectedError(`chunk ${id} from the agent cannot be decoded: ${(err as Error).message}`);
-    }
-    if (chunkId(plain) !== id) {
-      throw new BackupRejectedError(`chunk ${id} from the agent does not match its SHA-256; nothing of it was stored`);
+      if (!(err instanceof DamagedChunkError)) throw err;
+      const why = err.fault === "hash-mismatch" ? "does not match its SHA-256" : `cannot be decoded (${err.detail})`;
+      throw new BackupRejectedError(`chunk ${id} from the agent ${why}; nothing of it was stored`);
     }
     this.stats.bytesSent += data.length;
     const r = await this.store.chunks.put(id, codec, plainLen, data);

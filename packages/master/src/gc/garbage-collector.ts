@@ -8,8 +8,6 @@
  * catalog): it walks every manifest and every chunk file, and queues — not deletes — what nothing
  * references, so the deletion goes through the same safe path.
  */
-import { lstatSync, readdirSync, unlinkSync } from "node:fs";
-import { join } from "node:path";
 import type { MasterContext } from "../master-context.js";
 import { GC_LOCK } from "./gc-lock.js";
 import { chunksOfRecord } from "./record-chunks.js";
@@ -76,12 +74,7 @@ export async function collectGarbage(ctx: MasterContext, o: GcOptions = {}): Pro
           continue;
         }
         deleted.push(id);
-        const path = ctx.store.chunks.pathOf(id);
-        const st = lstatSync(path, { throwIfNoEntry: false });
-        if (st) {
-          result.bytesFreed += st.size;
-          if (!o.dryRun) unlinkSync(path);
-        }
+        result.bytesFreed += o.dryRun ? (ctx.store.chunks.stat(id)?.bytes ?? 0) : ctx.store.chunks.remove(id);
         result.deleted++;
       }
       if (!o.dryRun) {
@@ -113,16 +106,11 @@ export async function fullSweep(ctx: MasterContext, graceMs = 3600_000, dryRun =
   const cutoff = Date.now() - graceMs;
   const orphans: string[] = [];
   let files = 0;
-  const root = ctx.store.chunks.root;
-  for (const a of readdirSync(root)) {
-    for (const b of readdirSync(join(root, a))) {
-      for (const id of readdirSync(join(root, a, b))) {
-        files++;
-        if (live.has(id)) continue;
-        const st = lstatSync(join(root, a, b, id), { throwIfNoEntry: false });
-        if (st && st.mtimeMs < cutoff) orphans.push(id);
-      }
-    }
+  for await (const id of ctx.store.chunks.ids()) {
+    files++;
+    if (live.has(id)) continue;
+    const st = ctx.store.chunks.stat(id);
+    if (st && st.mtimeMs < cutoff) orphans.push(id);
   }
   const queued = dryRun ? orphans.length : await catalog.queueGcCandidates(orphans);
   return { chunkFiles: files, referenced: live.size, queued, seconds: (Date.now() - started) / 1000 };

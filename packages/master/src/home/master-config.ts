@@ -3,6 +3,7 @@
  * unless absolute, so a home can be moved or restored as a whole.
  */
 import { z } from "zod";
+import { CODEC_SETTINGS, isCodecSetting } from "@pullback/common";
 
 export const masterConfigSchema = z
   .object({
@@ -12,7 +13,7 @@ export const masterConfigSchema = z
     databaseUrl: z.string().regex(/^postgres(ql)?:\/\//, "must be a postgres:// URL").optional(),
     defaults: z
       .object({
-        codec: z.string().regex(/^(none|lz4|zstd)(:\d+)?$/, "must be none, lz4, zstd or zstd:LEVEL").default("lz4"),
+        codec: z.string().refine(isCodecSetting, `must be ${CODEC_SETTINGS}`).default("lz4"),
       })
       .strict()
       .default({ codec: "lz4" }),

@@ -21,7 +21,7 @@ import {
   type CallLimits,
   type InfoResponse,
 } from "@pullback/common/rpc/index";
-import { FILE_CHUNKING, WarningList, type BackupProgress, type CodecName, type SourceEvent } from "@pullback/common";
+import { FILE_CHUNKING, isCodecName, WarningList, type BackupProgress, type CodecName, type SourceEvent } from "@pullback/common";
 import type { TlsIdentity, RevocationListFile } from "@pullback/common/pki/index";
 import type { ChunkStore } from "../store/chunk-store.js";
 import { TaskPool } from "../util/task-pool.js";
@@ -29,7 +29,6 @@ import type { BackupRequest, BackupStream, NodeLink, RemoteRestoreRequest, Remot
 import { sourceWireSpec } from "./source-config.js";
 import { MASTER_VERSION } from "../version.js";
 
-const CODECS: ReadonlySet<string> = new Set<CodecName>(["none", "lz4", "zstd"]);
 
 export class GrpcLink implements NodeLink {
   private readonly client: AgentClient;
@@ -101,7 +100,7 @@ export class GrpcLink implements NodeLink {
         for await (const m of session.messages) {
           switch (m.msg) {
             case "chunk": {
-              if (!CODECS.has(m.chunk.codec)) throw new Error(`agent sent chunk ${idToHex(m.chunk.id)} with unknown codec ${m.chunk.codec}`);
+              if (!isCodecName(m.chunk.codec)) throw new Error(`agent sent chunk ${idToHex(m.chunk.id)} with unknown codec ${m.chunk.codec}`);
               yield { kind: "chunk", id: idToHex(m.chunk.id), codec: m.chunk.codec as CodecName, plainLen: m.chunk.plainLength, data: Buffer.from(m.chunk.data) };
               // The writer has stored it: return the credit.
               await session.send({ msg: "ack", ack: { chunkIds: [m.chunk.id], bytes: m.chunk.data.length } });

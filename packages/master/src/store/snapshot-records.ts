@@ -6,7 +6,8 @@ import { randomBytes } from "node:crypto";
 import { mkdir, open, readdir, readFile, rename, rm, stat, unlink } from "node:fs/promises";
 import { join } from "node:path";
 import type { SnapshotRecord } from "@pullback/common";
-import { fsyncDir, storeWriteError } from "./chunk-store.js";
+import { fsyncDir } from "./durable-io.js";
+import { storeWriteError } from "./store-errors.js";
 
 const NAME = /^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/;
 

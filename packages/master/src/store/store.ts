@@ -25,7 +25,7 @@ export class Store {
     readonly config: StoreConfig,
   ) {
     const tmp = join(dir, "tmp");
-    this.chunks = new ChunkStore(join(dir, "chunks"), tmp);
+    this.chunks = new ChunkStore({ chunks: join(dir, "chunks"), tmp, damaged: join(dir, "damaged") });
     this.snapshots = new SnapshotRecords(join(dir, "snapshots"), tmp);
   }
 
