@@ -13,6 +13,7 @@
 import type pg from "pg";
 import type { Entry, SnapshotRecord } from "@pullback/common";
 import { entryColumns, type EntryColumns } from "./entry-row.js";
+import { hexIds, withTransaction } from "./sql.js";
 
 export interface RecordOutcome {
   created: boolean;
@@ -29,20 +30,13 @@ export class RecordError extends Error {
 /** Rows per INSERT ... SELECT FROM unnest(...): large enough to amortise round trips, small enough for memory. */
 const BATCH = 5000;
 
+/** A snapshot already recorded rolls back: replaying the whole store writes nothing for it. */
 export async function recordSnapshotTx(
-  client: pg.ClientBase,
+  pool: pg.Pool,
   record: SnapshotRecord,
   entries: AsyncIterable<Entry> | Iterable<Entry>,
 ): Promise<RecordOutcome> {
-  await client.query("BEGIN");
-  try {
-    const outcome = await recordInTransaction(client, record, entries);
-    await client.query(outcome.created ? "COMMIT" : "ROLLBACK");
-    return outcome;
-  } catch (err) {
-    await client.query("ROLLBACK").catch(() => undefined);
-    throw err;
-  }
+  return withTransaction(pool, (client) => recordInTransaction(client, record, entries), (outcome) => outcome.created);
 }
 
 async function recordInTransaction(
@@ -195,7 +189,7 @@ async function recordChunkRefs(client: pg.ClientBase, sourceId: number, seq: num
   await client.query("CREATE TEMP TABLE incoming_chunks (id BYTEA PRIMARY KEY) ON COMMIT DROP");
   const all = [...ids];
   for (let i = 0; i < all.length; i += 4 * BATCH) {
-    await client.query("INSERT INTO incoming_chunks SELECT decode(x, 'hex') FROM unnest($1::text[]) AS x", [all.slice(i, i + 4 * BATCH)]);
+    await client.query(`INSERT INTO incoming_chunks SELECT id FROM ${hexIds(1)} AS q(id)`, [all.slice(i, i + 4 * BATCH)]);
   }
   await client.query("ANALYZE incoming_chunks");
   await client.query(
