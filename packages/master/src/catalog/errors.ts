@@ -1,8 +1,13 @@
-/** The catalog's error, and the translation of Prisma's "no such row" into it. */
+/** The catalog's errors, and the translation of Prisma's "no such row" into it. */
 import { Prisma } from "./generated/client.js";
 
 export class CatalogError extends Error {
   override name = "CatalogError";
+}
+
+/** A snapshot record the catalog refuses to index (a partial or corrupt manifest, a conflicting id or type). */
+export class RecordError extends Error {
+  override name = "RecordError";
 }
 
 /** A CatalogError naming `what` when Prisma reports a missing row or reference; undefined otherwise. */

@@ -10,7 +10,7 @@
  *   catalog.sources    sources.ts        sources of a node and their config
  *   catalog.jobs       jobs.ts           job rows and their log lines
  *   catalog.queue      job-queue.ts      the scheduler's queue: claim, heartbeat, retry
- *   catalog.snapshots  snapshots.ts      record (record.ts), list, get, protect, delete (snapshot-delete.ts)
+ *   catalog.snapshots  snapshots.ts      record (record.ts, record-index.ts), list, get, protect, delete (snapshot-delete.ts)
  *   catalog.policies   policies.ts       policies and which source follows which
  *   catalog.gc         gc-queue.ts       GC candidates, tombstones and the GC/backup advisory lock
  *   catalog.files      file-index.ts     the file index: a snapshot's entries, a path's versions
@@ -25,7 +25,7 @@
  */
 export { openCatalog, type OpenCatalogOptions, type OpenedCatalog } from "./open.js";
 export { Catalog } from "./catalog.js";
-export { CatalogError } from "./errors.js";
+export { CatalogError, RecordError } from "./errors.js";
 export type { NodeCatalog, NodeStorage } from "./nodes.js";
 export type { SourceCatalog } from "./sources.js";
 export type { JobCatalog, NewJob, JobFilter } from "./jobs.js";
@@ -35,6 +35,5 @@ export type { GcQueue } from "./gc-queue.js";
 export type { FileIndex } from "./file-index.js";
 export { migrate, migrateUrl, loadMigrations, MigrationError } from "./migrate.js";
 export { EmbeddedPostgresError } from "./embedded.js";
-export { RecordError } from "./record.js";
 export type * from "./types.js";
 export { JobQueue, type ClaimedJob, type ClaimLimits, type SlotJob } from "./job-queue.js";
