@@ -4,7 +4,7 @@ import { chmodSync, existsSync, mkdtempSync, readFileSync, rmSync } from "node:f
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import pg from "pg";
-import { openCatalog, type OpenedCatalog } from "../src/catalog/catalog.js";
+import { openCatalog, type OpenedCatalog } from "../src/catalog/index.js";
 import { EmbeddedPostgresError } from "../src/catalog/embedded.js";
 
 describe("embedded catalog database", () => {
@@ -35,8 +35,8 @@ describe("embedded catalog database", () => {
     assert.equal(open.embedded, true);
     assert.match(open.databaseUrl, /^postgresql:\/\/postgres:\*\*\*@127\.0\.0\.1:\d+\/pullback$/);
     assert.ok(existsSync(join(home, "catalog", "pgdata", "PG_VERSION")));
-    await open.catalog.ensureNode("web1", "10.1.2.3:7443");
-    await open.catalog.ensureSource("web1", "etc", "fs", { path: "/etc" });
+    await open.catalog.nodes.ensure("web1", "10.1.2.3:7443");
+    await open.catalog.sources.ensure("web1", "etc", "fs", { path: "/etc" });
 
     await assert.rejects(openCatalog({ home }), /in use by a running PostgreSQL \(pid \d+\)/);
 
@@ -47,9 +47,9 @@ describe("embedded catalog database", () => {
     t = performance.now();
     open = await openCatalog({ home });
     const warmMs = performance.now() - t;
-    const node = await open.catalog.getNode("web1");
+    const node = await open.catalog.nodes.get("web1");
     assert.equal(node?.address, "10.1.2.3:7443");
-    assert.deepEqual((await open.catalog.listSources("web1")).map((s) => s.config), [{ path: "/etc" }]);
+    assert.deepEqual((await open.catalog.sources.list("web1")).map((s) => s.config), [{ path: "/etc" }]);
     console.log(`embedded PostgreSQL: first start with initdb ${initMs.toFixed(0)} ms, warm start ${warmMs.toFixed(0)} ms`);
   });
 

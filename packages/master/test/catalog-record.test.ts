@@ -6,7 +6,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import pg from "pg";
 import type { Entry, SnapshotRecord } from "@pullback/common";
-import { openCatalog, type Catalog, type OpenedCatalog } from "../src/catalog/catalog.js";
+import { openCatalog, type Catalog, type OpenedCatalog } from "../src/catalog/index.js";
 import { createTestDatabase, type TestDatabase } from "@pullback/testkit";
 
 const NODE = "web1";
@@ -132,25 +132,25 @@ describe("catalog file index", () => {
   const ids = ["20240101T000000Z-aaaa1111", "20240102T000000Z-aaaa2222", "20240103T000000Z-bbbb3333"];
 
   it("indexes three snapshots with rows growing only by the changes", async () => {
-    await catalog.ensureSource(NODE, SOURCE, "fs", { path: "/var/www", excludes: ["*.tmp"] });
-    const r1 = await catalog.recordSnapshot(record(ids[0]!, sorted(t1), "2024-01-01T00:00:00.000Z"), sorted(t1));
+    await catalog.sources.ensure(NODE, SOURCE, "fs", { path: "/var/www", excludes: ["*.tmp"] });
+    const r1 = await catalog.snapshots.record(record(ids[0]!, sorted(t1), "2024-01-01T00:00:00.000Z"), sorted(t1));
     assert.equal(r1.created, true);
     assert.equal(r1.entries, 3000);
     assert.equal(r1.rowsInserted, 3000);
     assert.equal(r1.snapshot.seq, 1);
-    assert.equal(await catalog.fileIndexSize(), 3000);
+    assert.equal(await catalog.files.count(), 3000);
 
-    const r2 = await catalog.recordSnapshot(record(ids[1]!, sorted(t2), "2024-01-02T00:00:00.000Z"), slowly(sorted(t2)));
+    const r2 = await catalog.snapshots.record(record(ids[1]!, sorted(t2), "2024-01-02T00:00:00.000Z"), slowly(sorted(t2)));
     assert.equal(r2.snapshot.seq, 2);
     assert.equal(r2.rowsInserted, changed2.length + chmod2.length + added2.length);
     assert.equal(r2.rowsClosed, changed2.length + chmod2.length + removed2.length);
-    assert.equal(await catalog.fileIndexSize(), 3000 + 11);
+    assert.equal(await catalog.files.count(), 3000 + 11);
 
-    const r3 = await catalog.recordSnapshot(record(ids[2]!, sorted(t3), "2024-01-03T00:00:00.000Z"), sorted(t3));
+    const r3 = await catalog.snapshots.record(record(ids[2]!, sorted(t3), "2024-01-03T00:00:00.000Z"), sorted(t3));
     assert.equal(r3.snapshot.seq, 3);
     assert.equal(r3.rowsInserted, 2);
     assert.equal(r3.rowsClosed, 2);
-    assert.equal(await catalog.fileIndexSize({ node: NODE, source: SOURCE }), 3013);
+    assert.equal(await catalog.files.count({ node: NODE, source: SOURCE }), 3013);
     assert.equal(r3.snapshot.fileCount, sorted(t3).filter((e) => e.type === "file").length);
     assert.equal(r3.snapshot.dirCount, 30);
     assert.equal(r3.snapshot.node, NODE);
@@ -167,7 +167,7 @@ describe("catalog file index", () => {
       [ids[1]!, t2],
       [ids[2]!, t3],
     ] as const) {
-      const files = await catalog.filesInSnapshot(id);
+      const files = await catalog.files.inSnapshot(id);
       assert.deepEqual(
         files.map((f) => f.path),
         sorted(tree).map((e) => e.path),
@@ -181,25 +181,25 @@ describe("catalog file index", () => {
         assert.equal(f.mtimeNs, e.mtimeNs);
       }
     }
-    const s2 = await catalog.filesInSnapshot(ids[1]!);
+    const s2 = await catalog.files.inSnapshot(ids[1]!);
     const f0 = s2.find((f) => f.path === "srv/d00/f000.txt");
-    const f0in1 = (await catalog.filesInSnapshot(ids[0]!)).find((f) => f.path === "srv/d00/f000.txt");
+    const f0in1 = (await catalog.files.inSnapshot(ids[0]!)).find((f) => f.path === "srv/d00/f000.txt");
     assert.ok(f0?.fingerprint && f0in1?.fingerprint);
     assert.notEqual(f0.fingerprint, f0in1.fingerprint, "changed content must change the fingerprint");
   });
 
   it("filters a snapshot by directory prefix", async () => {
-    const d10 = await catalog.filesInSnapshot(ids[1]!, "/srv/d10/");
+    const d10 = await catalog.files.inSnapshot(ids[1]!, "/srv/d10/");
     assert.equal(d10.length, 1 + 99 + 2);
     assert.equal(d10[0]?.path, "srv/d10");
     assert.ok(d10.every((f) => f.path === "srv/d10" || f.path.startsWith("srv/d10/")));
     // "srv/d1" is a name prefix of srv/d10..d19 but not their directory.
-    assert.deepEqual(await catalog.filesInSnapshot(ids[1]!, "srv/d1"), []);
-    assert.equal((await catalog.filesInSnapshot(ids[1]!, "srv/new-top.txt")).length, 1);
+    assert.deepEqual(await catalog.files.inSnapshot(ids[1]!, "srv/d1"), []);
+    assert.equal((await catalog.files.inSnapshot(ids[1]!, "srv/new-top.txt")).length, 1);
   });
 
   it("lists every version of a path with the snapshots that hold it", async () => {
-    const changedTwice = await catalog.fileVersions({ node: NODE, path: "srv/d00/f000.txt" });
+    const changedTwice = await catalog.files.versions({ node: NODE, path: "srv/d00/f000.txt" });
     assert.deepEqual(
       changedTwice.map((v) => v.snapshots),
       [[ids[0]], [ids[1]], [ids[2]]],
@@ -214,11 +214,11 @@ describe("catalog file index", () => {
     );
     assert.equal(new Set(changedTwice.map((v) => v.fingerprint)).size, 3);
 
-    const unchanged = await catalog.fileVersions({ node: NODE, path: "srv/d20/f005.txt" });
+    const unchanged = await catalog.files.versions({ node: NODE, path: "srv/d20/f005.txt" });
     assert.equal(unchanged.length, 1);
     assert.deepEqual(unchanged[0]?.snapshots, ids);
 
-    const cameBack = await catalog.fileVersions({ node: NODE, path: "srv/d07/f070.txt", source: SOURCE });
+    const cameBack = await catalog.files.versions({ node: NODE, path: "srv/d07/f070.txt", source: SOURCE });
     assert.deepEqual(
       cameBack.map((v) => v.snapshots),
       [[ids[0]], [ids[2]]],
@@ -227,14 +227,14 @@ describe("catalog file index", () => {
     assert.equal(cameBack[0]?.fingerprint, cameBack[1]?.fingerprint);
 
     // An absolute path is taken relative to the source root from its config.
-    const abs = await catalog.fileVersions({ node: NODE, path: "/var/www/srv/d20/f005.txt" });
+    const abs = await catalog.files.versions({ node: NODE, path: "/var/www/srv/d20/f005.txt" });
     assert.deepEqual(abs.map((v) => v.path), ["srv/d20/f005.txt"]);
-    assert.deepEqual(await catalog.fileVersions({ node: NODE, path: "/etc/passwd" }), []);
-    assert.deepEqual(await catalog.fileVersions({ node: "no-such-node", path: "srv/d20/f005.txt" }), []);
+    assert.deepEqual(await catalog.files.versions({ node: NODE, path: "/etc/passwd" }), []);
+    assert.deepEqual(await catalog.files.versions({ node: "no-such-node", path: "srv/d20/f005.txt" }), []);
   });
 
   it("writes nothing when a snapshot is recorded again", async () => {
-    const before = await catalog.fileIndexSize();
+    const before = await catalog.files.count();
     let read = 0;
     const counting = function* (): Iterable<Entry> {
       for (const e of sorted(t2)) {
@@ -242,79 +242,79 @@ describe("catalog file index", () => {
         yield e;
       }
     };
-    const again = await catalog.recordSnapshot(record(ids[1]!, sorted(t2), "2024-01-02T00:00:00.000Z"), counting());
+    const again = await catalog.snapshots.record(record(ids[1]!, sorted(t2), "2024-01-02T00:00:00.000Z"), counting());
     assert.equal(again.created, false);
     assert.equal(again.snapshot.seq, 2);
     assert.equal(read, 0, "entries of a known snapshot are not read");
-    assert.equal(await catalog.fileIndexSize(), before);
-    assert.equal((await catalog.listSnapshots({ node: NODE })).length, 3);
+    assert.equal(await catalog.files.count(), before);
+    assert.equal((await catalog.snapshots.list({ node: NODE })).length, 3);
     const { rows } = await raw.query<{ last_seq: number }>("SELECT last_seq FROM sources");
     assert.deepEqual(rows, [{ last_seq: 3 }], "a replay must not consume a sequence number");
   });
 
   it("finds snapshots by id prefix and lists them newest first", async () => {
-    assert.equal((await catalog.getSnapshot("20240103"))?.id, ids[2]);
-    await assert.rejects(catalog.getSnapshot("2024010"), /ambiguous.*20240101T000000Z-aaaa1111/);
-    assert.equal(await catalog.getSnapshot("nope"), null);
-    assert.equal(await catalog.getSnapshot("2024%"), null);
+    assert.equal((await catalog.snapshots.get("20240103"))?.id, ids[2]);
+    await assert.rejects(catalog.snapshots.get("2024010"), /ambiguous.*20240101T000000Z-aaaa1111/);
+    assert.equal(await catalog.snapshots.get("nope"), null);
+    assert.equal(await catalog.snapshots.get("2024%"), null);
     assert.deepEqual(
-      (await catalog.listSnapshots({ node: NODE, source: SOURCE })).map((s) => s.id),
+      (await catalog.snapshots.list({ node: NODE, source: SOURCE })).map((s) => s.id),
       [...ids].reverse(),
     );
-    assert.deepEqual(await catalog.listSnapshots({ node: "other" }), []);
+    assert.deepEqual(await catalog.snapshots.list({ node: "other" }), []);
   });
 
   it("refuses a manifest whose entries do not match the record, and leaves no trace", async () => {
     const entries = sorted(t3);
     const bad = record("20240104T000000Z-cccc4444", entries, "2024-01-04T00:00:00.000Z");
-    await assert.rejects(catalog.recordSnapshot(bad, entries.slice(1)), /says 3001 entries but 3000 were given/);
+    await assert.rejects(catalog.snapshots.record(bad, entries.slice(1)), /says 3001 entries but 3000 were given/);
     const dup = record("20240104T000000Z-cccc4444", [...entries, entries[0]!], "2024-01-04T00:00:00.000Z");
-    await assert.rejects(catalog.recordSnapshot(dup, [...entries, entries[0]!]), /lists a path twice/);
-    assert.equal(await catalog.getSnapshot("20240104T000000Z-cccc4444"), null);
-    assert.equal(await catalog.fileIndexSize(), 3013);
+    await assert.rejects(catalog.snapshots.record(dup, [...entries, entries[0]!]), /lists a path twice/);
+    assert.equal(await catalog.snapshots.get("20240104T000000Z-cccc4444"), null);
+    assert.equal(await catalog.files.count(), 3013);
     const { rows } = await raw.query<{ last_seq: number }>("SELECT last_seq FROM sources");
     assert.deepEqual(rows, [{ last_seq: 3 }]);
   });
 
   it("deletes a snapshot with the index rows only it used", async () => {
-    await catalog.setSnapshotProtected(ids[1]!, true);
-    await assert.rejects(catalog.deleteSnapshot(ids[1]!), /protected/);
-    await catalog.setSnapshotProtected(ids[1]!, false);
+    await catalog.snapshots.setProtected(ids[1]!, true);
+    await assert.rejects(catalog.snapshots.delete(ids[1]!), /protected/);
+    await catalog.snapshots.setProtected(ids[1]!, false);
 
-    assert.notEqual(await catalog.deleteSnapshot(ids[1]!), null);
-    assert.equal(await catalog.deleteSnapshot(ids[1]!), null);
+    assert.notEqual(await catalog.snapshots.delete(ids[1]!), null);
+    assert.equal(await catalog.snapshots.delete(ids[1]!), null);
     // Only the version of srv/d00/f000.txt that lived in snapshot 2 alone goes.
-    assert.equal(await catalog.fileIndexSize(), 3012);
-    assert.deepEqual((await catalog.filesInSnapshot(ids[0]!)).map((f) => f.path), sorted(t1).map((e) => e.path));
-    assert.deepEqual((await catalog.filesInSnapshot(ids[2]!)).map((f) => f.path), sorted(t3).map((e) => e.path));
+    assert.equal(await catalog.files.count(), 3012);
+    assert.deepEqual((await catalog.files.inSnapshot(ids[0]!)).map((f) => f.path), sorted(t1).map((e) => e.path));
+    assert.deepEqual((await catalog.files.inSnapshot(ids[2]!)).map((f) => f.path), sorted(t3).map((e) => e.path));
 
     // Deleting the newest one removes the rows it opened; the next recording still indexes exactly.
-    assert.notEqual(await catalog.deleteSnapshot(ids[2]!), null);
+    assert.notEqual(await catalog.snapshots.delete(ids[2]!), null);
     const orphans = await raw.query(
       `SELECT 1 FROM file_versions fv WHERE NOT EXISTS (SELECT 1 FROM snapshots s
          WHERE s.source_id = fv.source_id AND s.seq >= fv.from_seq AND (fv.to_seq IS NULL OR s.seq < fv.to_seq))`,
     );
     assert.equal(orphans.rowCount, 0);
-    assert.equal(await catalog.fileIndexSize(), 3000);
-    const r4 = await catalog.recordSnapshot(record("20240105T000000Z-dddd5555", sorted(t3), "2024-01-05T00:00:00.000Z"), sorted(t3));
+    assert.equal(await catalog.files.count(), 3000);
+    const r4 = await catalog.snapshots.record(record("20240105T000000Z-dddd5555", sorted(t3), "2024-01-05T00:00:00.000Z"), sorted(t3));
     assert.equal(r4.snapshot.seq, 4, "sequence numbers are never reused");
-    assert.deepEqual((await catalog.filesInSnapshot(r4.snapshot.id)).map((f) => f.path), sorted(t3).map((e) => e.path));
-    assert.deepEqual((await catalog.filesInSnapshot(ids[0]!)).map((f) => f.path), sorted(t1).map((e) => e.path));
+    assert.deepEqual((await catalog.files.inSnapshot(r4.snapshot.id)).map((f) => f.path), sorted(t3).map((e) => e.path));
+    assert.deepEqual((await catalog.files.inSnapshot(ids[0]!)).map((f) => f.path), sorted(t1).map((e) => e.path));
   });
 
   it("keeps jobs with progress, logs and results", async () => {
-    const job = await catalog.createJob({ kind: "backup", node: NODE, source: SOURCE, requestedLevel: "incremental" });
+    const job = await catalog.jobs.create({ kind: "backup", node: NODE, source: SOURCE, requestedLevel: "incremental" });
     assert.equal(job.status, "queued");
     assert.equal(job.node, NODE);
-    const running = await catalog.startJob(job.id, "full");
+    const running = await catalog.jobs.start(job.id, "full");
     assert.equal(running.status, "running");
     assert.ok(running.startedAt);
-    const progressed = await catalog.updateJobProgress(job.id, { phase: "reading", progress: 0.5, filesDone: 10, bytesDone: 5_000_000_000 });
+    const progressed = await catalog.jobs.updateProgress(job.id, { phase: "reading", progress: 0.5, filesDone: 10, bytesDone: 5_000_000_000 });
     assert.equal(progressed.bytesDone, 5_000_000_000);
     assert.equal(progressed.progress, 0.5);
-    await catalog.appendJobLog(job.id, "info", ["started", "reading /var/www"]);
-    await catalog.appendJobLog(job.id, "warn", "skipped srv/socket");
-    const done = await catalog.finishJob(job.id, "warning", undefined, {
+    await catalog.jobs.appendLog(job.id, "info", ["started", "reading /var/www"]);
+    await catalog.jobs.appendLog(job.id, "warn", "skipped srv/socket");
+    const done = await catalog.jobs.finish(job.id, "warning", undefined, {
       snapshotId: "20240105T000000Z-dddd5555",
       warnings: ["skipped srv/socket"],
       bytesNew: 42,
@@ -325,51 +325,51 @@ describe("catalog file index", () => {
     assert.deepEqual(done.warnings, ["skipped srv/socket"]);
     assert.equal(done.bytesNew, 42);
     assert.ok(done.finishedAt);
-    const log = await catalog.jobLog(job.id);
+    const log = await catalog.jobs.log(job.id);
     assert.deepEqual(log.map((l) => [l.level, l.message]), [
       ["info", "started"],
       ["info", "reading /var/www"],
       ["warn", "skipped srv/socket"],
     ]);
-    assert.deepEqual((await catalog.jobLog(job.id, { afterId: log[1]!.id })).map((l) => l.message), ["skipped srv/socket"]);
+    assert.deepEqual((await catalog.jobs.log(job.id, { afterId: log[1]!.id })).map((l) => l.message), ["skipped srv/socket"]);
 
-    const gc = await catalog.createJob({ kind: "gc" });
-    await catalog.finishJob(gc.id, "failed", "store is read-only");
-    assert.deepEqual((await catalog.listJobs({ status: ["failed"] })).map((j) => [j.id, j.error]), [[gc.id, "store is read-only"]]);
-    assert.deepEqual((await catalog.listJobs({ node: NODE })).map((j) => j.id), [job.id]);
-    await assert.rejects(catalog.updateJobProgress(99999, { filesDone: 1 }), /job 99999 does not exist/);
-    await assert.rejects(catalog.createJob({ kind: "backup", node: "ghost" }), /unknown node ghost/);
+    const gc = await catalog.jobs.create({ kind: "gc" });
+    await catalog.jobs.finish(gc.id, "failed", "store is read-only");
+    assert.deepEqual((await catalog.jobs.list({ status: ["failed"] })).map((j) => [j.id, j.error]), [[gc.id, "store is read-only"]]);
+    assert.deepEqual((await catalog.jobs.list({ node: NODE })).map((j) => j.id), [job.id]);
+    await assert.rejects(catalog.jobs.updateProgress(99999, { filesDone: 1 }), /job 99999 does not exist/);
+    await assert.rejects(catalog.jobs.create({ kind: "backup", node: "ghost" }), /unknown node ghost/);
     // Deleting the snapshot a job made keeps the job and forgets the link.
-    assert.notEqual(await catalog.deleteSnapshot("20240105T000000Z-dddd5555"), null);
-    assert.equal((await catalog.getJob(job.id))?.snapshotId, null);
+    assert.notEqual(await catalog.snapshots.delete("20240105T000000Z-dddd5555"), null);
+    assert.equal((await catalog.jobs.get(job.id))?.snapshotId, null);
   });
 
   it("keeps node and source settings", async () => {
-    const n = await catalog.ensureNode(NODE, "10.0.0.5:7443");
+    const n = await catalog.nodes.ensure(NODE, "10.0.0.5:7443");
     assert.equal(n.address, "10.0.0.5:7443");
-    assert.equal((await catalog.ensureNode(NODE)).address, "10.0.0.5:7443", "ensureNode without address keeps it");
-    const s = await catalog.ensureSource(NODE, SOURCE, "fs", { path: "/var/www", excludes: ["*.log"] }, "lz4");
+    assert.equal((await catalog.nodes.ensure(NODE)).address, "10.0.0.5:7443", "ensureNode without address keeps it");
+    const s = await catalog.sources.ensure(NODE, SOURCE, "fs", { path: "/var/www", excludes: ["*.log"] }, "lz4");
     assert.deepEqual(s.config, { path: "/var/www", excludes: ["*.log"] });
     assert.equal(s.codec, "lz4");
-    await assert.rejects(catalog.ensureSource(NODE, SOURCE, "mysql"), /of type fs in the catalog, not mysql/);
-    assert.deepEqual((await catalog.listSources(NODE)).map((x) => x.name), [SOURCE]);
+    await assert.rejects(catalog.sources.ensure(NODE, SOURCE, "mysql"), /of type fs in the catalog, not mysql/);
+    assert.deepEqual((await catalog.sources.list(NODE)).map((x) => x.name), [SOURCE]);
   });
 
   it("keeps a GC tombstone while a backup that started before it is still alive, however long ago", async () => {
     const chunk = "ab".repeat(32);
     const left = async () => (await raw.query<{ n: number }>("SELECT count(*)::int AS n FROM gc_candidates WHERE chunk_id = decode($1, 'hex')", [chunk])).rows[0]!.n;
-    const job = await catalog.createJob({ kind: "backup", node: NODE, source: SOURCE, requestedLevel: "full" });
-    await catalog.startJob(job.id, "full");
+    const job = await catalog.jobs.create({ kind: "backup", node: NODE, source: SOURCE, requestedLevel: "full" });
+    await catalog.jobs.start(job.id, "full");
     // The backup started 10 days ago and still makes progress; GC deleted the chunk 8 days ago.
     await raw.query("UPDATE jobs SET started_at = now() - interval '10 days', updated_at = now() WHERE id = $1", [job.id]);
     await raw.query("INSERT INTO gc_candidates (chunk_id, since, deleted_at) VALUES (decode($1, 'hex'), now() - interval '9 days', now() - interval '8 days')", [chunk]);
-    await catalog.markGcDeleted([]);
+    await catalog.gc.markDeleted([]);
     assert.equal(await left(), 1, "the running backup may have reused the chunk: its seal must still see the tombstone");
     // A job that stopped reporting an hour ago is dead (its master was killed): it pins nothing.
     await raw.query("UPDATE jobs SET updated_at = now() - interval '2 hours' WHERE id = $1", [job.id]);
-    await catalog.markGcDeleted([]);
+    await catalog.gc.markDeleted([]);
     assert.equal(await left(), 0, "a week-old tombstone goes once no live backup predates it");
-    await catalog.finishJob(job.id, "failed", "test over");
+    await catalog.jobs.finish(job.id, "failed", "test over");
   });
 
   it("records 100,000 entries in a few seconds", async () => {
@@ -380,21 +380,21 @@ describe("catalog file index", () => {
     }
     big.sort((a, b) => (a.path < b.path ? -1 : 1));
     let t = performance.now();
-    const first = await catalog.recordSnapshot(record("big-1", big, "2024-02-01T00:00:00.000Z", "big"), big);
+    const first = await catalog.snapshots.record(record("big-1", big, "2024-02-01T00:00:00.000Z", "big"), big);
     const firstMs = performance.now() - t;
     assert.equal(first.rowsInserted, 100_000);
 
     // 1% changed: the common case for a nightly snapshot.
     const next = big.map((e, i) => (i % 100 === 0 ? fileEntry(e.path, `changed ${i}`) : e));
     t = performance.now();
-    const second = await catalog.recordSnapshot(record("big-2", next, "2024-02-02T00:00:00.000Z", "big"), next);
+    const second = await catalog.snapshots.record(record("big-2", next, "2024-02-02T00:00:00.000Z", "big"), next);
     const secondMs = performance.now() - t;
     assert.equal(second.rowsInserted, 1000);
     assert.equal(second.rowsClosed, 1000);
-    assert.equal(await catalog.fileIndexSize({ node: NODE, source: "big" }), 101_000);
+    assert.equal(await catalog.files.count({ node: NODE, source: "big" }), 101_000);
 
     t = performance.now();
-    const listed = await catalog.filesInSnapshot("big-2");
+    const listed = await catalog.files.inSnapshot("big-2");
     const listMs = performance.now() - t;
     assert.equal(listed.length, 100_000);
     console.log(

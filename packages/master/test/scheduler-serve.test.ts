@@ -36,12 +36,12 @@ after(async () => {
 
 test("two masters on one catalog: 50 due jobs, each runs exactly once", async () => {
   const c = opened.catalog;
-  for (let n = 0; n < 5; n++) await c.ensureNode(`n${n}`, "local");
+  for (let n = 0; n < 5; n++) await c.nodes.ensure(`n${n}`, "local");
   for (let i = 0; i < 50; i++) {
     const dir = join(tb.dir, "two", `s${i}`);
     mkdirSync(dir, { recursive: true });
     writeFileSync(join(dir, "data.bin"), randomBytes(2 * 1024 * 1024));
-    await c.ensureSource(`n${i % 5}`, `s${i}`, "fs", { path: dir, excludes: [] });
+    await c.sources.ensure(`n${i % 5}`, `s${i}`, "fs", { path: dir, excludes: [] });
   }
   // A daily slot one minute ago with an hour's window: due now, and not again for a day.
   const t = new Date(Date.now() - 60_000);
@@ -78,8 +78,8 @@ test("a job left running by a killed master is failed with that reason by the ne
   const dir = join(tb.dir, "abandoned");
   mkdirSync(dir);
   for (let i = 0; i < 8; i++) writeFileSync(join(dir, `f${i}.bin`), randomBytes(32 * 1024 * 1024));
-  await c.ensureNode("slow", "local");
-  await c.ensureSource("slow", "big", "fs", { path: dir, excludes: [] });
+  await c.nodes.ensure("slow", "local");
+  await c.sources.ensure("slow", "big", "fs", { path: dir, excludes: [] });
   tb.ok(["source", "set", "slow", "big", "--policy", "daily"]);
   const m = tb.cliAsync(["serve", "--interval", "1", "--stale-after", "2"]);
   const db = new pg.Client({ connectionString: tb.db.url });
@@ -119,8 +119,8 @@ test("a node that hangs is cut off by the job timeout, and the job is retried wi
   const ctx = await MasterContext.open(tb.home, "silent");
   try {
     const c = await ctx.catalog();
-    await c.ensureNode("hung", `127.0.0.1:${port}`);
-    await c.ensureSource("hung", "etc", "fs", { path: "/etc", excludes: [] });
+    await c.nodes.ensure("hung", `127.0.0.1:${port}`);
+    await c.sources.ensure("hung", "etc", "fs", { path: "/etc", excludes: [] });
     const hung = sourceWithSlots("hung", "etc", {
       timeoutSeconds: 2,
       maxAttempts: 2,
@@ -134,7 +134,7 @@ test("a node that hangs is cut off by the job timeout, and the job is retried wi
     await scheduler.stop();
     const elapsed = (Date.now() - started) / 1000;
     assert.ok(elapsed >= 1.5 && elapsed < 15, `the timeout cut the job after ${elapsed} s`);
-    const jobs = await c.listJobs({ node: "hung" });
+    const jobs = await c.jobs.list({ node: "hung" });
     const failed = jobs.find((j) => j.id === r.started[0]);
     assert.equal(failed?.status, "failed");
     assert.match(failed!.error ?? "", /timed out after 2 s/);

@@ -56,11 +56,11 @@ test("serve applies the policy's retention after each backup and collects what i
     await scheduler.stop();
 
     const catalog = await ctx.catalog();
-    const snaps = await catalog.listSnapshots({ node: "here", source: "docs" });
+    const snaps = await catalog.snapshots.list({ node: "here", source: "docs" });
     assert.equal(snaps.length, 2, "keep-last 2: the two newest snapshots stay, the others were forgotten");
-    const jobs = await catalog.listJobs({ node: "here" });
+    const jobs = await catalog.jobs.list({ node: "here" });
     assert.equal(jobs.filter((j) => j.status === "succeeded").length, 4);
-    const logs = (await Promise.all(jobs.map((j) => catalog.jobLog(j.id)))).flat().map((l) => l.message);
+    const logs = (await Promise.all(jobs.map((j) => catalog.jobs.log(j.id)))).flat().map((l) => l.message);
     assert.ok(logs.some((m) => /^retention: forgot 1 snapshot\(s\) of here\/docs \(\w+: /.test(m)), logs.join("\n"));
 
     // Freed by the scheduled collection: the files only forgotten snapshots held; kept: the others.

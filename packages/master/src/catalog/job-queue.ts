@@ -6,6 +6,7 @@
  */
 import type pg from "pg";
 import type { BackupLevel } from "@pullback/common";
+import { withTransaction } from "./sql.js";
 
 const CLAIM_LOCK = 0x50424351; // "PBCQ"
 
@@ -40,6 +41,19 @@ export interface ClaimLimits {
   global: number;
   /** Jobs running at once on one node (default 1: a node is never hit by two backups). */
   perNode: number;
+}
+
+interface ClaimRow {
+  id: number;
+  node: string;
+  source: string;
+  requested_level: BackupLevel;
+  attempt: number;
+  max_attempts: number;
+  timeout_seconds: number | null;
+  scheduled_for: Date | null;
+  priority: number;
+  window_end: Date | null;
 }
 
 export class JobQueue {
@@ -83,27 +97,11 @@ export class JobQueue {
 
   /** Claims the most urgent runnable job within the limits, or returns null. */
   async claim(masterId: string, limits: ClaimLimits): Promise<ClaimedJob | null> {
-    const client = await this.pool.connect();
-    try {
-      await client.query("BEGIN");
+    return withTransaction(this.pool, async (client) => {
       await client.query("SELECT pg_advisory_xact_lock($1)", [CLAIM_LOCK]);
       const running = await client.query<{ n: number }>("SELECT count(*)::int AS n FROM jobs WHERE status = 'running'");
-      if ((running.rows[0]?.n ?? 0) >= limits.global) {
-        await client.query("COMMIT");
-        return null;
-      }
-      const r = await client.query<{
-        id: number;
-        node: string;
-        source: string;
-        requested_level: BackupLevel;
-        attempt: number;
-        max_attempts: number;
-        timeout_seconds: number | null;
-        scheduled_for: Date | null;
-        priority: number;
-        window_end: Date | null;
-      }>(
+      if ((running.rows[0]?.n ?? 0) >= limits.global) return null;
+      const r = await client.query<ClaimRow>(
         `SELECT j.id, n.name AS node, s.name AS source, j.requested_level, j.attempt, j.max_attempts, j.timeout_seconds,
                 j.scheduled_for, j.priority, j.window_end
          FROM jobs j JOIN sources s ON s.id = j.source_id JOIN nodes n ON n.id = j.node_id
@@ -116,33 +114,24 @@ export class JobQueue {
         [limits.perNode],
       );
       const row = r.rows[0];
-      if (row) {
-        await client.query(
-          "UPDATE jobs SET status = 'running', claimed_by = $2, started_at = now(), heartbeat_at = now(), updated_at = now() WHERE id = $1",
-          [row.id, masterId],
-        );
-      }
-      await client.query("COMMIT");
-      return row
-        ? {
-            id: row.id,
-            node: row.node,
-            source: row.source,
-            requestedLevel: row.requested_level,
-            attempt: row.attempt,
-            maxAttempts: row.max_attempts,
-            timeoutSeconds: row.timeout_seconds,
-            scheduledFor: row.scheduled_for,
-            priority: row.priority,
-            windowEnd: row.window_end,
-          }
-        : null;
-    } catch (err) {
-      await client.query("ROLLBACK").catch(() => undefined);
-      throw err;
-    } finally {
-      client.release();
-    }
+      if (!row) return null;
+      await client.query(
+        "UPDATE jobs SET status = 'running', claimed_by = $2, started_at = now(), heartbeat_at = now(), updated_at = now() WHERE id = $1",
+        [row.id, masterId],
+      );
+      return {
+        id: row.id,
+        node: row.node,
+        source: row.source,
+        requestedLevel: row.requested_level,
+        attempt: row.attempt,
+        maxAttempts: row.max_attempts,
+        timeoutSeconds: row.timeout_seconds,
+        scheduledFor: row.scheduled_for,
+        priority: row.priority,
+        windowEnd: row.window_end,
+      };
+    });
   }
 
   async heartbeat(masterId: string, jobIds: number[]): Promise<void> {

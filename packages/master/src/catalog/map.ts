@@ -137,3 +137,6 @@ export function toFileVersionRow(f: FileVersion, node: string, source: string): 
     toSeq: f.toSeq,
   };
 }
+
+/** The relations a job or snapshot row names (node and source by name). */
+export const nodeAndSource = { node: true, source: true } as const;

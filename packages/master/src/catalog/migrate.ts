@@ -12,6 +12,7 @@ import { existsSync, readdirSync, readFileSync, statSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import pg from "pg";
+import { withTransaction } from "./sql.js";
 import type { CatalogLogger } from "./types.js";
 
 export interface Migration {
@@ -117,13 +118,12 @@ export async function migrate(
         result.alreadyApplied.push(m.name);
         continue;
       }
-      await client.query("BEGIN");
       try {
-        await client.query(m.sql);
-        await client.query("INSERT INTO catalog_migrations (name, checksum) VALUES ($1, $2)", [m.name, m.checksum]);
-        await client.query("COMMIT");
+        await withTransaction(client, async (tx) => {
+          await tx.query(m.sql);
+          await tx.query("INSERT INTO catalog_migrations (name, checksum) VALUES ($1, $2)", [m.name, m.checksum]);
+        });
       } catch (err) {
-        await client.query("ROLLBACK").catch(() => undefined);
         throw new MigrationError(`catalog migration ${m.name} failed: ${(err as Error).message}`, { cause: err });
       }
       options.logger?.info(`catalog: applied migration ${m.name}`);

@@ -1,18 +1,16 @@
 /**
- * Records a sealed snapshot and folds its entries into the file index, in one transaction.
- *
- * The index keeps one row per version of a path (file_versions, valid from_seq <= seq < to_seq), so
- * recording snapshot N compares its entries with the source's open rows: unchanged paths cost no
- * write, changed or vanished paths close their row at N, new or changed paths open a row at N. The
- * comparison is done by PostgreSQL on a temporary table filled in batches, because 100,000 entries
- * compared one by one from Node would take minutes.
+ * Records a sealed snapshot in one transaction: its node and source (created if new), the next
+ * sequence number of the source, the file index and chunk references (record-index.ts), and the
+ * snapshot row.
  *
  * This uses node-postgres directly rather than Prisma: it needs a temporary table, array-parameter
  * bulk inserts and set-based UPDATE ... WHERE NOT EXISTS, none of which Prisma's query API expresses.
  */
 import type pg from "pg";
 import type { Entry, SnapshotRecord } from "@pullback/common";
-import { entryColumns, type EntryColumns } from "./entry-row.js";
+import { RecordError } from "./errors.js";
+import { foldFileVersions, loadIncoming, recordChunkRefs } from "./record-index.js";
+import { withTransaction } from "./sql.js";
 
 export interface RecordOutcome {
   created: boolean;
@@ -22,27 +20,13 @@ export interface RecordOutcome {
   rowsClosed: number;
 }
 
-export class RecordError extends Error {
-  override name = "RecordError";
-}
-
-/** Rows per INSERT ... SELECT FROM unnest(...): large enough to amortise round trips, small enough for memory. */
-const BATCH = 5000;
-
+/** A snapshot already recorded rolls back: replaying the whole store writes nothing for it. */
 export async function recordSnapshotTx(
-  client: pg.ClientBase,
+  pool: pg.Pool,
   record: SnapshotRecord,
   entries: AsyncIterable<Entry> | Iterable<Entry>,
 ): Promise<RecordOutcome> {
-  await client.query("BEGIN");
-  try {
-    const outcome = await recordInTransaction(client, record, entries);
-    await client.query(outcome.created ? "COMMIT" : "ROLLBACK");
-    return outcome;
-  } catch (err) {
-    await client.query("ROLLBACK").catch(() => undefined);
-    throw err;
-  }
+  return withTransaction(pool, (client) => recordInTransaction(client, record, entries), (outcome) => outcome.created);
 }
 
 async function recordInTransaction(
@@ -50,107 +34,58 @@ async function recordInTransaction(
   record: SnapshotRecord,
   entries: AsyncIterable<Entry> | Iterable<Entry>,
 ): Promise<RecordOutcome> {
-  const nodeId = { id: await nodeIdFor(client, record.node) };
+  const nodeId = await nodeIdFor(client, record.node);
+  const sourceId = await lockSource(client, record, nodeId);
+  const priorSeq = await alreadyRecorded(client, record, sourceId);
+  if (priorSeq !== null) return { created: false, seq: priorSeq, entries: record.manifest.entries, rowsInserted: 0, rowsClosed: 0 };
+
+  const { last_seq: seq } = await one<{ last_seq: number }>(
+    client,
+    "UPDATE sources SET last_seq = last_seq + 1, updated_at = now() WHERE id = $1 RETURNING last_seq",
+    [sourceId],
+  );
+  const { count, chunkIds } = await loadIncoming(client, record, entries);
+  const { rowsClosed, rowsInserted } = await foldFileVersions(client, sourceId, seq);
+  await recordChunkRefs(client, sourceId, seq, chunkIds);
+  await insertSnapshotRow(client, record, nodeId, sourceId, seq);
+  return { created: true, seq, entries: count, rowsInserted, rowsClosed };
+}
+
+/** The source's id, its row created if new and locked until commit; refuses a record of another type. */
+async function lockSource(client: pg.ClientBase, record: SnapshotRecord, nodeId: number): Promise<number> {
   // DO UPDATE (not DO NOTHING) so RETURNING always yields the row, and the row stays locked until
   // commit: concurrent recordings of one source queue here, which keeps seq and the open rows consistent.
   const source = await one<{ id: number; type: string }>(
     client,
     `INSERT INTO sources (node_id, name, type, codec) VALUES ($1, $2, $3, $4)
      ON CONFLICT (node_id, name) DO UPDATE SET name = EXCLUDED.name RETURNING id, type::text AS type`,
-    [nodeId.id, record.source, record.sourceType, record.codec],
+    [nodeId, record.source, record.sourceType, record.codec],
   );
   if (source.type !== record.sourceType) {
     throw new RecordError(
       `snapshot ${record.id}: source ${record.node}/${record.source} is of type ${source.type} in the catalog but the record says ${record.sourceType}`,
     );
   }
+  return source.id;
+}
 
+/** The seq of a recording of the same id, or null; an error if that id belongs to another source. */
+async function alreadyRecorded(client: pg.ClientBase, record: SnapshotRecord, sourceId: number): Promise<number | null> {
   const existing = await client.query<{ source_id: number; seq: number }>(
     "SELECT source_id, seq FROM snapshots WHERE id = $1",
     [record.id],
   );
   const prior = existing.rows[0];
   if (prior) {
-    if (prior.source_id !== source.id) {
+    if (prior.source_id !== sourceId) {
       throw new RecordError(`snapshot id ${record.id} is already recorded for another source; ids must be unique across the store`);
     }
-    return { created: false, seq: prior.seq, entries: record.manifest.entries, rowsInserted: 0, rowsClosed: 0 };
+    return prior.seq;
   }
+  return null;
+}
 
-  const { last_seq: seq } = await one<{ last_seq: number }>(
-    client,
-    "UPDATE sources SET last_seq = last_seq + 1, updated_at = now() WHERE id = $1 RETURNING last_seq",
-    [source.id],
-  );
-
-  await client.query(`CREATE TEMP TABLE incoming (
-      path        TEXT COLLATE "C" PRIMARY KEY,
-      type        entry_type NOT NULL,
-      size        BIGINT NOT NULL,
-      mtime_ns    BIGINT NOT NULL,
-      mode        INTEGER NOT NULL,
-      uid         BIGINT NOT NULL,
-      gid         BIGINT NOT NULL,
-      target      TEXT,
-      fingerprint BYTEA
-    ) ON COMMIT DROP`);
-
-  // One batch in flight while the next is prepared: Node's work (reading the manifest, hashing)
-  // overlaps PostgreSQL's instead of alternating with it.
-  let count = 0;
-  let batch: EntryColumns[] = [];
-  let inFlight: Promise<void> = Promise.resolve();
-  const chunkIds = new Set<string>(record.manifest.chunks);
-  try {
-    for await (const entry of entries) {
-      for (const c of entry.chunks ?? []) chunkIds.add(c.id);
-      batch.push(entryColumns(entry));
-      count++;
-      if (batch.length >= BATCH) {
-        await inFlight;
-        inFlight = insertIncoming(client, batch, record.id);
-        batch = [];
-      }
-    }
-    await inFlight;
-  } catch (err) {
-    // Do not leave a rejected insert unobserved when reading the entries failed first.
-    await inFlight.catch(() => undefined);
-    throw err;
-  }
-  if (batch.length > 0) await insertIncoming(client, batch, record.id);
-  if (count !== record.manifest.entries) {
-    throw new RecordError(
-      `snapshot ${record.id}: the record says ${record.manifest.entries} entries but ${count} were given; refusing to index a partial manifest`,
-    );
-  }
-  // Temporary tables are never auto-analysed; without statistics the planner may pick a nested loop
-  // over 100,000 rows for the comparisons below.
-  await client.query("ANALYZE incoming");
-
-  const closed = await client.query(
-    `UPDATE file_versions fv SET to_seq = $2
-     WHERE fv.source_id = $1 AND fv.to_seq IS NULL
-       AND NOT EXISTS (
-         SELECT 1 FROM incoming i
-         WHERE i.path = fv.path AND i.type = fv.type AND i.size = fv.size AND i.mtime_ns = fv.mtime_ns
-           AND i.mode = fv.mode AND i.uid = fv.uid AND i.gid = fv.gid
-           AND i.target IS NOT DISTINCT FROM fv.target
-           AND i.fingerprint IS NOT DISTINCT FROM fv.fingerprint)`,
-    [source.id, seq],
-  );
-  // After the UPDATE the open rows are exactly the unchanged paths; everything else gets a new row.
-  const inserted = await client.query(
-    `INSERT INTO file_versions (source_id, path, type, size, mtime_ns, mode, uid, gid, target, fingerprint, from_seq)
-     SELECT $1, i.path, i.type, i.size, i.mtime_ns, i.mode, i.uid, i.gid, i.target, i.fingerprint, $2
-     FROM incoming i
-     WHERE NOT EXISTS (
-       SELECT 1 FROM file_versions fv WHERE fv.source_id = $1 AND fv.to_seq IS NULL AND fv.path = i.path)`,
-    [source.id, seq],
-  );
-
-  await recordChunkRefs(client, source.id, seq, chunkIds);
-
+async function insertSnapshotRow(client: pg.ClientBase, record: SnapshotRecord, nodeId: number, sourceId: number, seq: number): Promise<void> {
   const s = record.stats;
   await client.query(
     `INSERT INTO snapshots (id, node_id, source_id, seq, level, requested_level, base_id, started_at, finished_at,
@@ -159,8 +94,8 @@ async function recordInTransaction(
      VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22, $23)`,
     [
       record.id,
-      nodeId.id,
-      source.id,
+      nodeId,
+      sourceId,
       seq,
       record.level,
       record.requestedLevel,
@@ -183,33 +118,6 @@ async function recordInTransaction(
       record.warnings.length > 0 ? "warning" : "complete",
     ],
   );
-  return { created: true, seq, entries: count, rowsInserted: inserted.rowCount ?? 0, rowsClosed: closed.rowCount ?? 0 };
-}
-
-/**
- * Folds the snapshot's chunk set (data and manifest chunks) into chunk_refs the way entries are folded
- * into file_versions: close the source's open rows whose chunk is gone, open rows for chunks that
- * are new to the source. A chunk referenced again stops being a GC candidate.
- */
-async function recordChunkRefs(client: pg.ClientBase, sourceId: number, seq: number, ids: Set<string>): Promise<void> {
-  await client.query("CREATE TEMP TABLE incoming_chunks (id BYTEA PRIMARY KEY) ON COMMIT DROP");
-  const all = [...ids];
-  for (let i = 0; i < all.length; i += 4 * BATCH) {
-    await client.query("INSERT INTO incoming_chunks SELECT decode(x, 'hex') FROM unnest($1::text[]) AS x", [all.slice(i, i + 4 * BATCH)]);
-  }
-  await client.query("ANALYZE incoming_chunks");
-  await client.query(
-    `UPDATE chunk_refs cr SET to_seq = $2
-     WHERE cr.source_id = $1 AND cr.to_seq IS NULL AND NOT EXISTS (SELECT 1 FROM incoming_chunks i WHERE i.id = cr.chunk_id)`,
-    [sourceId, seq],
-  );
-  await client.query(
-    `INSERT INTO chunk_refs (source_id, chunk_id, from_seq)
-     SELECT $1, i.id, $2 FROM incoming_chunks i
-     WHERE NOT EXISTS (SELECT 1 FROM chunk_refs cr WHERE cr.source_id = $1 AND cr.chunk_id = i.id AND cr.to_seq IS NULL)`,
-    [sourceId, seq],
-  );
-  await client.query("DELETE FROM gc_candidates g USING incoming_chunks i WHERE g.chunk_id = i.id");
 }
 
 /**
@@ -225,35 +133,6 @@ async function nodeIdFor(client: pg.ClientBase, name: string): Promise<number> {
     if (ins.rows[0]) return ins.rows[0].id;
   }
   throw new RecordError(`could not create or find node ${name}`);
-}
-
-async function insertIncoming(client: pg.ClientBase, batch: EntryColumns[], snapshotId: string): Promise<void> {
-  try {
-    await client.query(
-      `INSERT INTO incoming (path, type, size, mtime_ns, mode, uid, gid, target, fingerprint)
-       SELECT p, t, sz, mt, md, u, g, tg, decode(fp, 'hex')
-       FROM unnest($1::text[], $2::entry_type[], $3::bigint[], $4::bigint[], $5::integer[], $6::bigint[], $7::bigint[],
-                   $8::text[], $9::text[]) AS x(p, t, sz, mt, md, u, g, tg, fp)`,
-      [
-        batch.map((e) => e.path),
-        batch.map((e) => e.type),
-        batch.map((e) => e.size),
-        batch.map((e) => e.mtimeNs),
-        batch.map((e) => e.mode),
-        batch.map((e) => e.uid),
-        batch.map((e) => e.gid),
-        batch.map((e) => e.target),
-        batch.map((e) => e.fingerprint),
-      ],
-    );
-  } catch (err) {
-    if ((err as { code?: string }).code === "23505") {
-      throw new RecordError(`snapshot ${snapshotId}: the manifest lists a path twice (${(err as Error).message}); it is corrupt`, {
-        cause: err,
-      });
-    }
-    throw err;
-  }
 }
 
 async function one<T extends pg.QueryResultRow>(client: pg.ClientBase, sql: string, params: unknown[]): Promise<T> {

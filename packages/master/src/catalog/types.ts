@@ -125,7 +125,7 @@ export interface FileVersionRow {
   fingerprint: string | null;
   fromSeq: number;
   toSeq: number | null;
-  /** Snapshots of this source that contain this version, oldest first (fileVersions only). */
+  /** Snapshots of this source that contain this version, oldest first (files.versions only). */
   snapshots?: string[];
 }
 

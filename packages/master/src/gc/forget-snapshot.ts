@@ -9,8 +9,8 @@ import type { MasterContext } from "../master-context.js";
 
 export async function forgetSnapshot(ctx: MasterContext, record: SnapshotRecord): Promise<{ gcCandidates: number }> {
   const catalog = await ctx.catalog();
-  const row = await catalog.getSnapshot(record.id);
+  const row = await catalog.snapshots.get(record.id);
   if (row?.protected) throw new Error(`snapshot ${record.id} is protected; run \`pullback snapshot protect ${record.id} --off\` first`);
   await ctx.store.snapshots.remove(record);
-  return (await catalog.deleteSnapshot(record.id)) ?? { gcCandidates: 0 };
+  return (await catalog.snapshots.delete(record.id)) ?? { gcCandidates: 0 };
 }

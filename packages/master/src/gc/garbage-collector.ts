@@ -58,12 +58,12 @@ export async function collectGarbage(ctx: MasterContext, o: GcOptions = {}): Pro
   };
   const seen = new Set<string>();
   for (;;) {
-    const batch = (await catalog.gcCandidates(before, o.batch ?? 2000)).filter((id) => !seen.has(id));
+    const batch = (await catalog.gc.candidates(before, o.batch ?? 2000)).filter((id) => !seen.has(id));
     if (batch.length === 0) break;
     for (const id of batch) seen.add(id);
     result.examined += batch.length;
-    await catalog.withAdvisoryLock(GC_LOCK, "exclusive", async () => {
-      const referenced = await catalog.referencedAmong(batch);
+    await catalog.gc.withLock(GC_LOCK, "exclusive", async () => {
+      const referenced = await catalog.gc.referencedAmong(batch);
       result.rereferenced += referenced.size;
       const deleted: string[] = [];
       for (const id of batch) {
@@ -78,8 +78,8 @@ export async function collectGarbage(ctx: MasterContext, o: GcOptions = {}): Pro
         result.deleted++;
       }
       if (!o.dryRun) {
-        await catalog.dropGcCandidates([...referenced]);
-        await catalog.markGcDeleted(deleted);
+        await catalog.gc.drop([...referenced]);
+        await catalog.gc.markDeleted(deleted);
       }
     });
     if (o.dryRun) break;
@@ -112,6 +112,6 @@ export async function fullSweep(ctx: MasterContext, graceMs = 3600_000, dryRun =
     const st = ctx.store.chunks.stat(id);
     if (st && st.mtimeMs < cutoff) orphans.push(id);
   }
-  const queued = dryRun ? orphans.length : await catalog.queueGcCandidates(orphans);
+  const queued = dryRun ? orphans.length : await catalog.gc.enqueue(orphans);
   return { chunkFiles: files, referenced: live.size, queued, seconds: (Date.now() - started) / 1000 };
 }

@@ -38,8 +38,8 @@ export function describeUnindexable(u: UnindexableRecord): string {
 export async function indexRecord(ctx: MasterContext, r: SnapshotRecord): Promise<boolean> {
   const catalog = await ctx.catalog();
   // Sources recreated from a record get an empty config: their paths live only in the catalog.
-  await catalog.ensureSource(r.node, r.source, r.sourceType);
-  return (await catalog.recordSnapshot(r, readManifest(ctx.store.chunks, r.manifest))).created;
+  await catalog.sources.ensure(r.node, r.source, r.sourceType);
+  return (await catalog.snapshots.record(r, readManifest(ctx.store.chunks, r.manifest))).created;
 }
 
 /** Like indexRecord, but a record the catalog refuses comes back as a report instead of an error. */
@@ -58,10 +58,10 @@ export async function reconcileCatalog(ctx: MasterContext, dryRun = false): Prom
   const catalog = await ctx.catalog();
   // Exclusive, so a backup sealing right now (record written, catalog row not yet) is not taken
   // for one that died there.
-  return catalog.withAdvisoryLock(GC_LOCK, "exclusive", async () => {
+  return catalog.gc.withLock(GC_LOCK, "exclusive", async () => {
     const records = await ctx.store.snapshots.list();
     const inStore = new Set(records.map((r) => r.id));
-    const inCatalog = await catalog.snapshotIds();
+    const inCatalog = await catalog.snapshots.ids();
     const unindexed = records.filter((r) => !inCatalog.has(r.id));
     const orphanRows = [...inCatalog].filter((id) => !inStore.has(id));
     if (dryRun) return { removedRows: orphanRows.length, indexedRecords: unindexed.length, unindexable: [] };
@@ -73,8 +73,8 @@ export async function reconcileCatalog(ctx: MasterContext, dryRun = false): Prom
       else if (outcome !== false) unindexable.push(outcome);
     }
     for (const id of orphanRows) {
-      await catalog.setSnapshotProtected(id, false);
-      await catalog.deleteSnapshot(id);
+      await catalog.snapshots.setProtected(id, false);
+      await catalog.snapshots.delete(id);
     }
     const removedRows = orphanRows.length;
     return { removedRows, indexedRecords, unindexable };

@@ -18,6 +18,6 @@ import type { MasterContext } from "../master-context.js";
  */
 export async function settleSessionChunks(ctx: MasterContext, nodeId: number, newChunks: ReadonlyMap<string, number>): Promise<number> {
   const catalog = await ctx.catalog();
-  await catalog.chargeNodeChunks(nodeId, newChunks);
-  return catalog.queueGcCandidates([...newChunks.keys()]);
+  await catalog.nodes.chargeChunks(nodeId, newChunks);
+  return catalog.gc.enqueue([...newChunks.keys()]);
 }

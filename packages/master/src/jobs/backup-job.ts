@@ -35,13 +35,13 @@ export interface BackupJobOptions {
 export async function runBackupJob(ctx: MasterContext, o: BackupJobOptions): Promise<BackupJobResult> {
   const catalog = await ctx.catalog();
   await checkSource(ctx, o);
-  const job = await catalog.createJob({ kind: "backup", node: o.node, source: o.source, requestedLevel: o.level });
+  const job = await catalog.jobs.create({ kind: "backup", node: o.node, source: o.source, requestedLevel: o.level });
   return executeBackupJob(ctx, job.id, o);
 }
 
 async function checkSource(ctx: MasterContext, o: BackupJobOptions): Promise<void> {
   const catalog = await ctx.catalog();
-  if (!(await catalog.listSources(o.node)).some((s) => s.name === o.source)) {
+  if (!(await catalog.sources.list(o.node)).some((s) => s.name === o.source)) {
     throw new Error(`node ${o.node} has no source ${o.source}: add it with \`pullback source add ${o.node} ${o.source} --type fs --path DIR\``);
   }
 }
@@ -54,16 +54,16 @@ export async function executeBackupJob(ctx: MasterContext, jobId: number, o: Bac
   // What the catch needs to give back a failed session's chunks; unset until the writer exists.
   let session: { nodeId: number; writer: SnapshotWriter; quota: NodeQuota } | undefined;
   try {
-    const source = (await catalog.listSources(o.node)).find((s) => s.name === o.source);
+    const source = (await catalog.sources.list(o.node)).find((s) => s.name === o.source);
     if (!source) throw new Error(`node ${o.node} has no source ${o.source} (removed since the job was queued?)`);
-    const node = await catalog.getNode(o.node);
+    const node = await catalog.nodes.get(o.node);
     if (!node) throw new Error(`no node ${o.node}: add it with \`pullback node add ${o.node} --address HOST:PORT\``);
     const plan = await planBackup(ctx.store, o.node, o.source, o.level);
-    await catalog.startJob(job.id, plan.level);
+    await catalog.jobs.start(job.id, plan.level);
     if (plan.note) {
       o.onNote?.(plan.note);
       log.info(plan.note);
-      await catalog.appendJobLog(job.id, "info", plan.note);
+      await catalog.jobs.appendLog(job.id, "info", plan.note);
     }
     const codec = parseCodec(source.codec || ctx.home.config.defaults.codec);
     const quota = new NodeQuota(catalog, node, job.id);
@@ -91,7 +91,7 @@ export async function executeBackupJob(ctx: MasterContext, jobId: number, o: Bac
           const now = Date.now();
           if (now - lastReport > 2000) {
             lastReport = now;
-            void catalog.updateJobProgress(job.id, { phase: "reading", filesDone: p.files, bytesRead: p.bytesRead, bytesNew: writer.stats.bytesNew }).catch(() => undefined);
+            void catalog.jobs.updateProgress(job.id, { phase: "reading", filesDone: p.files, bytesRead: p.bytesRead, bytesNew: writer.stats.bytesNew }).catch(() => undefined);
           }
         },
       );
@@ -100,11 +100,11 @@ export async function executeBackupJob(ctx: MasterContext, jobId: number, o: Bac
         if (ev.kind !== "warning") await writer.handle(ev);
         else {
           const line = writer.addWarning(ev.path, ev.message);
-          if (line !== null) await catalog.appendJobLog(job.id, "warn", line);
+          if (line !== null) await catalog.jobs.appendLog(job.id, "warn", line);
         }
       }
       const notKept = writer.warnings.summary();
-      if (notKept) await catalog.appendJobLog(job.id, "warn", notKept);
+      if (notKept) await catalog.jobs.appendLog(job.id, "warn", notKept);
       if (o.signal?.aborted) throw new Error(String(o.signal.reason ?? "cancelled"));
       writer.setBytesRead(stream.bytesRead());
     } catch (err) {
@@ -117,15 +117,15 @@ export async function executeBackupJob(ctx: MasterContext, jobId: number, o: Bac
     }
     // Under the shared GC lock: a chunk this backup reuses may have lost its last reference while the
     // backup ran; if GC already deleted it, fail rather than seal a snapshot that cannot restore.
-    const snapshot = await catalog.withAdvisoryLock(GC_LOCK, "shared", async () => {
-      const candidates = await catalog.allGcCandidates();
+    const snapshot = await catalog.gc.withLock(GC_LOCK, "shared", async () => {
+      const candidates = await catalog.gc.allCandidates();
       for (const id of writer.referencedChunks()) {
         if (candidates.has(id) && !(await ctx.store.chunks.has(id))) {
           throw new Error(`chunk ${id} was removed by garbage collection while this backup ran; run the backup again (it will send the chunk anew)`);
         }
       }
       const sealed = await writer.seal();
-      await catalog.recordSnapshot(sealed, readManifest(ctx.store.chunks, sealed.manifest));
+      await catalog.snapshots.record(sealed, readManifest(ctx.store.chunks, sealed.manifest));
       return sealed;
     });
     const stray = await settleSessionChunks(ctx, node.id, writer.newChunks());
@@ -133,11 +133,11 @@ export async function executeBackupJob(ctx: MasterContext, jobId: number, o: Bac
       const note = `the node sent ${stray} chunk(s) that no file uses; \`pullback gc\` frees them once its grace period has passed`;
       o.onNote?.(note);
       log.warn(note);
-      await catalog.appendJobLog(job.id, "warn", note);
+      await catalog.jobs.appendLog(job.id, "warn", note);
     }
     await quota.settle();
     log.info({ snapshot: snapshot.id, stats: snapshot.stats }, "snapshot sealed");
-    const finished = await catalog.finishJob(job.id, snapshot.stats.warnings ? "warning" : "succeeded", undefined, {
+    const finished = await catalog.jobs.finish(job.id, snapshot.stats.warnings ? "warning" : "succeeded", undefined, {
       level: snapshot.level,
       snapshotId: snapshot.id,
       warnings: snapshot.warnings,
@@ -162,7 +162,7 @@ export async function executeBackupJob(ctx: MasterContext, jobId: number, o: Bac
         log.error({ err: e }, "cannot queue the chunks of the failed backup for GC; `pullback gc --full` finds them"),
       );
     }
-    await catalog.finishJob(job.id, "failed", message).catch((e: Error) => log.error({ err: e }, "cannot record the failure"));
+    await catalog.jobs.finish(job.id, "failed", message).catch((e: Error) => log.error({ err: e }, "cannot record the failure"));
     throw err;
   }
 }

@@ -48,9 +48,9 @@ export interface PruneReport {
 export async function pruneSources(ctx: MasterContext, o: PruneOptions): Promise<PruneReport> {
   const catalog = await ctx.catalog();
   if (o.reconcile && !o.dryRun) await reconcileCatalog(ctx);
-  const policies = new Map((await catalog.scheduledSources()).map((s) => [`${s.node}/${s.source}`, s]));
+  const policies = new Map((await catalog.policies.scheduledSources()).map((s) => [`${s.node}/${s.source}`, s]));
   const report: PruneReport = { dryRun: o.dryRun, lines: [], notes: [], gcCandidates: 0, gc: null };
-  for (const src of await catalog.listSources(o.node)) {
+  for (const src of await catalog.sources.list(o.node)) {
     if (o.source && src.name !== o.source) continue;
     const attached = policies.get(`${src.node}/${src.name}`);
     const policy = attached ? parsePolicy(attached.definition, `policy ${attached.policy}`) : null;
@@ -59,7 +59,7 @@ export async function pruneSources(ctx: MasterContext, o: PruneOptions): Promise
       report.notes.push(`${src.node}/${src.name}: no policy and no --keep-* flags; nothing pruned`);
       continue;
     }
-    const snaps = await catalog.listSnapshots({ node: src.node, source: src.name });
+    const snaps = await catalog.snapshots.list({ node: src.node, source: src.name });
     const plan = planRetention(
       snaps.map((s) => ({ id: s.id, time: s.startedAt, successful: s.status !== "damaged", protected: s.protected })),
       rules,

@@ -40,11 +40,11 @@ export class RetentionKeeper {
         `retention: forgot ${gone.length} snapshot(s) of ${node}/${source} (${gone.map((l) => `${l.snapshot}: ${l.why}`).join("; ")}); ` +
         `${r.gcCandidates} chunk(s) now unreferenced, freed by the next garbage collection`;
       log.info(message);
-      await catalog.appendJobLog(jobId, "info", message);
+      await catalog.jobs.appendLog(jobId, "info", message);
     } catch (err) {
       const message = `retention could not be applied: ${(err as Error).message}; the next backup of the source tries again, or run \`pullback prune ${node} ${source}\``;
       log.warn(message);
-      await catalog.appendJobLog(jobId, "warn", message).catch(() => undefined);
+      await catalog.jobs.appendLog(jobId, "warn", message).catch(() => undefined);
     }
   }
 

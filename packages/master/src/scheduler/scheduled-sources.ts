@@ -16,7 +16,7 @@ function decide(p: Policy, lastSlot: Date | null, now: Date): DueDecision {
 
 /** The catalog's sources with policies, as the scheduler consumes them. */
 export async function scheduledSources(catalog: Catalog): Promise<ScheduledSource[]> {
-  return (await catalog.scheduledSources()).map((row) => {
+  return (await catalog.policies.scheduledSources()).map((row) => {
     let p: Policy;
     try {
       p = parsePolicy(row.definition, `policy ${row.policy} in the catalog`);

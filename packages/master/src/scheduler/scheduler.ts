@@ -79,7 +79,7 @@ export class Scheduler {
   }
 
   async tick(): Promise<TickReport> {
-    const queue = (await this.ctx.catalog()).queue();
+    const queue = (await this.ctx.catalog()).queue;
     const report: TickReport = { abandoned: [], skipped: [], queued: [], started: [] };
     report.abandoned = await queue.failAbandoned(this.o.staleSeconds ?? 120);
     report.skipped = await queue.skipExpired();
@@ -134,7 +134,7 @@ export class Scheduler {
           const at = src?.retryAt(job.attempt, new Date(), job.windowEnd) ?? null;
           if (at === null || job.attempt >= job.maxAttempts) return;
           const delay = Math.max(0, Math.round((at.getTime() - Date.now()) / 1000));
-          const next = await (await this.ctx.catalog()).queue().retry(job.id, delay);
+          const next = await (await this.ctx.catalog()).queue.retry(job.id, delay);
           if (next !== null) log.info({ retry: next, inSeconds: delay }, "retry queued");
         },
       )
@@ -145,7 +145,7 @@ export class Scheduler {
       });
     this.running.set(job.id, { done, abort });
     this.heartbeat ??= setInterval(() => {
-      void this.ctx.catalog().then((c) => c.queue().heartbeat(this.masterId, [...this.running.keys()])).catch(() => undefined);
+      void this.ctx.catalog().then((c) => c.queue.heartbeat(this.masterId, [...this.running.keys()])).catch(() => undefined);
     }, this.o.heartbeatMs ?? 10_000);
   }
 

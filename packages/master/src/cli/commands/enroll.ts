@@ -76,7 +76,7 @@ export const enrollCommand: Command = {
       return issued;
     });
     const address = str(values, "address");
-    if (address) await withContext(homeDir, async (ctx) => (await ctx.catalog()).ensureNode(node, address));
+    if (address) await withContext(homeDir, async (ctx) => (await ctx.catalog()).nodes.ensure(node, address));
     const record = enrolled.record;
     const keyNote = enrolled.keyPem
       ? "contains the node's private key: copy it to the node securely, then delete it"

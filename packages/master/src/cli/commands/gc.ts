@@ -41,7 +41,7 @@ export const protectCommand: Command = {
     const on = values.off !== true;
     const id = await withContext(homeDir, async (ctx) => {
       const record = await ctx.store.snapshots.find(positionals[0]!);
-      await (await ctx.catalog()).setSnapshotProtected(record.id, on);
+      await (await ctx.catalog()).snapshots.setProtected(record.id, on);
       return record.id;
     });
     out.result({ id, protected: on }, () => `snapshot ${id} ${on ? "is protected" : "is no longer protected"}`);

@@ -24,7 +24,7 @@ export const nodeAddCommand: Command = {
     if (!address || (address !== LOCAL_ADDRESS && !HOST_PORT.test(address))) {
       throw new UsageError("give --address HOST:PORT (the agent's listening address) or --local");
     }
-    const node = await withContext(homeDir, async (ctx) => (await ctx.catalog()).ensureNode(name, address));
+    const node = await withContext(homeDir, async (ctx) => (await ctx.catalog()).nodes.ensure(name, address));
     out.result(node, () => `node ${node.name} at ${node.address}`);
     return EXIT.OK;
   },
@@ -36,7 +36,7 @@ export const nodeListCommand: Command = {
   summary: "list registered nodes with their storage use and quota",
   args: [0, 0],
   async run({ homeDir, out }) {
-    const nodes = await withContext(homeDir, async (ctx) => (await ctx.catalog()).listNodes());
+    const nodes = await withContext(homeDir, async (ctx) => (await ctx.catalog()).nodes.list());
     out.result(nodes, () => table(["NODE", "ADDRESS", "USED", "QUOTA"], nodes.map((n) => [n.name, n.address ?? "-", formatBytes(n.usedBytes), quotaText(n.quotaBytes)])));
     return EXIT.OK;
   },
@@ -55,8 +55,8 @@ export const nodeSetCommand: Command = {
     const quota = parseQuota(text);
     const node = await withContext(homeDir, async (ctx) => {
       const catalog = await ctx.catalog();
-      if (!(await catalog.getNode(name))) throw new UsageError(`no node ${name}: add it with \`pullback node add ${name} --address HOST:PORT\``);
-      return catalog.setNodeQuota(name, quota);
+      if (!(await catalog.nodes.get(name))) throw new UsageError(`no node ${name}: add it with \`pullback node add ${name} --address HOST:PORT\``);
+      return catalog.nodes.setQuota(name, quota);
     });
     out.result(node, () => `node ${node.name}: quota ${quotaText(node.quotaBytes)}, ${formatBytes(node.usedBytes)} used`);
     return EXIT.OK;
@@ -124,8 +124,8 @@ export const sourceAddCommand: Command = {
     if (codec) parseCodec(codec);
     const source = await withContext(homeDir, async (ctx) => {
       const catalog = await ctx.catalog();
-      if (!(await catalog.getNode(node))) throw new UsageError(`no node ${node}: add it first with \`pullback node add ${node} --address HOST:PORT\``);
-      return catalog.ensureSource(node, name, type, config, codec);
+      if (!(await catalog.nodes.get(node))) throw new UsageError(`no node ${node}: add it first with \`pullback node add ${node} --address HOST:PORT\``);
+      return catalog.sources.ensure(node, name, type, config, codec);
     });
     out.result(source, () => `source ${source.node}/${source.name} (${source.type}) ${JSON.stringify(source.config)} codec ${source.codec}`);
     return EXIT.OK;
@@ -138,7 +138,7 @@ export const sourceListCommand: Command = {
   summary: "list sources",
   args: [0, 1],
   async run({ positionals, homeDir, out }) {
-    const sources = await withContext(homeDir, async (ctx) => (await ctx.catalog()).listSources(positionals[0]));
+    const sources = await withContext(homeDir, async (ctx) => (await ctx.catalog()).sources.list(positionals[0]));
     out.result(sources, () => table(["NODE", "SOURCE", "TYPE", "CODEC", "CONFIG"], sources.map((s) => [s.node, s.name, s.type, s.codec, JSON.stringify(s.config)])));
     return EXIT.OK;
   },
@@ -151,7 +151,7 @@ export const nodeInfoCommand: Command = {
   args: [1, 1],
   async run({ positionals, homeDir, out }) {
     const info = await withContext(homeDir, async (ctx) => {
-      const node = await (await ctx.catalog()).getNode(positionals[0]!);
+      const node = await (await ctx.catalog()).nodes.get(positionals[0]!);
       if (!node) throw new UsageError(`no node ${positionals[0]}: add it with \`pullback node add NODE --address HOST:PORT\``);
       const link = dialNode(ctx, node);
       try {

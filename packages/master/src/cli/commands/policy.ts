@@ -67,10 +67,10 @@ function setPolicy(verb: "add" | "set"): Command {
       const policy = policyFromFlags(name, values);
       await withContext(homeDir, async (ctx) => {
         const catalog = await ctx.catalog();
-        const exists = (await catalog.listPolicies()).some((p) => p.name === name);
+        const exists = (await catalog.policies.list()).some((p) => p.name === name);
         if (verb === "add" && exists) throw new UsageError(`policy ${name} exists; change it with \`pullback policy set ${name} ...\``);
         if (verb === "set" && !exists) throw new UsageError(`no policy ${name}; create it with \`pullback policy add ${name} ...\``);
-        await catalog.putPolicy(name, policy as unknown as JsonObject);
+        await catalog.policies.put(name, policy as unknown as JsonObject);
       });
       const next = nextSlot(policy, new Date());
       out.result({ name, policy, next }, () => `policy ${name}: ${policy.rules.map((r) => `${r.cron} → ${r.level}`).join("; ")} (${policy.timezone}); next run ${next ? `${next.time.toISOString()} (${next.level})` : "never"}`);
@@ -88,7 +88,7 @@ export const policyListCommand: Command = {
   summary: "list policies, their next run and the sources that use them",
   args: [0, 0],
   async run({ homeDir, out }) {
-    const rows = await withContext(homeDir, async (ctx) => (await ctx.catalog()).listPolicies());
+    const rows = await withContext(homeDir, async (ctx) => (await ctx.catalog()).policies.list());
     const now = new Date();
     const data = rows.map((r) => {
       const p = parsePolicy(r.definition, `policy ${r.name}`);
@@ -107,7 +107,7 @@ export const policyShowCommand: Command = {
   summary: "show a policy's definition and its next runs",
   args: [1, 1],
   async run({ positionals, homeDir, out }) {
-    const row = (await withContext(homeDir, async (ctx) => (await ctx.catalog()).listPolicies())).find((p) => p.name === positionals[0]);
+    const row = (await withContext(homeDir, async (ctx) => (await ctx.catalog()).policies.list())).find((p) => p.name === positionals[0]);
     if (!row) throw new UsageError(`no policy ${positionals[0]}; see \`pullback policy list\``);
     const p = parsePolicy(row.definition, `policy ${row.name}`);
     const runs: { time: Date; level: string }[] = [];
@@ -141,10 +141,10 @@ export const policyApplyCommand: Command = {
     const file = parsePolicyFile(text, path);
     await withContext(homeDir, async (ctx) => {
       const catalog = await ctx.catalog();
-      for (const p of file.policies) await catalog.putPolicy(p.name, p as unknown as JsonObject);
+      for (const p of file.policies) await catalog.policies.put(p.name, p as unknown as JsonObject);
       for (const [ref, policy] of file.assignments) {
         const [node, source] = ref.split("/") as [string, string];
-        await catalog.setSourcePolicy(node, source, policy);
+        await catalog.policies.setForSource(node, source, policy);
       }
     });
     const sources = [...file.assignments].map(([ref, policy]) => ({ source: ref, policy }));
@@ -163,7 +163,7 @@ export const sourceSetCommand: Command = {
     const policy = str(values, "policy");
     if (!policy) throw new UsageError("--policy POLICY (or none) is required");
     const [node, source] = positionals as [string, string];
-    await withContext(homeDir, async (ctx) => (await ctx.catalog()).setSourcePolicy(node, source, policy === "none" ? null : policy));
+    await withContext(homeDir, async (ctx) => (await ctx.catalog()).policies.setForSource(node, source, policy === "none" ? null : policy));
     out.result({ node, source, policy: policy === "none" ? null : policy }, () => `${node}/${source}: policy ${policy}`);
     return EXIT.OK;
   },

@@ -38,7 +38,7 @@ interface AgentRestore {
 
 async function restoreThroughAgent(ctx: MasterContext, record: SnapshotRecord, o: AgentRestore, out: Output): Promise<Restored> {
   const { nodeName, target, paths, overwrite } = o;
-  const node = await (await ctx.catalog()).getNode(nodeName);
+  const node = await (await ctx.catalog()).nodes.get(nodeName);
   if (!node) throw new UsageError(`no node ${nodeName}: add it with \`pullback node add ${nodeName} --address HOST:PORT\``);
   const keepSpecial = keepSpecialFor({ asked: o.keepSpecial, snapshotNode: record.node, targetNode: nodeName });
   if (isLocal(node)) {
@@ -124,7 +124,7 @@ export const restoreCommand: Command = {
 
 /** Without --node the restore lands on the master's machine: the snapshot's node if it is a local node. */
 async function thisMachinesNode(ctx: MasterContext, snapshotNode: string): Promise<string | null> {
-  const node = await (await ctx.catalog()).getNode(snapshotNode);
+  const node = await (await ctx.catalog()).nodes.get(snapshotNode);
   return node && isLocal(node) ? node.name : null;
 }
 
@@ -149,7 +149,7 @@ async function restoreIntoDatabase(id: string, values: OptionValues, homeDir: st
     }
     let connection = str(values, "connection");
     if (!connection) {
-      const src = (await (await ctx.catalog()).listSources(record.node)).find((s) => s.name === record.source);
+      const src = (await (await ctx.catalog()).sources.list(record.node)).find((s) => s.name === record.source);
       connection = typeof src?.config.connection === "string" ? src.config.connection : undefined;
     }
     if (!connection) throw new UsageError("give --connection NAME: no source in the catalog names the connection this dump came from");

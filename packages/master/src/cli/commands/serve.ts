@@ -53,7 +53,7 @@ export const serveCommand: Command = {
         const r = await scheduler.tick();
         if (r.queued.length || r.started.length || r.skipped.length || r.abandoned.length) ctx.log.info(r, "scheduler tick");
         if (values["exit-when-idle"] && scheduler.runningCount === 0) {
-          const c = await catalog.queue().counts();
+          const c = await catalog.queue.counts();
           if (c.queued === 0 && c.running === 0) break;
         }
         // Wake early when a job slot frees up, so a queue of short jobs drains quickly.
@@ -90,7 +90,7 @@ async function withJobs(homeDir: string, values: OptionValues) {
   return withContext(homeDir, async (ctx) => {
     const status = str(values, "status");
     const node = str(values, "node");
-    return (await ctx.catalog()).listJobs({
+    return (await ctx.catalog()).jobs.list({
       ...(status ? { status: status as "queued" } : {}),
       ...(node ? { node } : {}),
       limit: positive(values, "limit", 50),

@@ -14,7 +14,7 @@ export const snapshotsCommand: Command = {
   async run({ positionals, homeDir, out }) {
     const [node, source] = positionals;
     const rows = await withContext(homeDir, async (ctx) =>
-      (await ctx.catalog()).listSnapshots({ ...(node ? { node } : {}), ...(source ? { source } : {}) }),
+      (await ctx.catalog()).snapshots.list({ ...(node ? { node } : {}), ...(source ? { source } : {}) }),
     );
     out.result(rows, () =>
       rows.length === 0
@@ -71,7 +71,7 @@ export const versionsCommand: Command = {
     const [node, path] = positionals as [string, string];
     const source = typeof values.source === "string" ? values.source : undefined;
     const rows = await withContext(homeDir, async (ctx) =>
-      (await ctx.catalog()).fileVersions({ node, path: path.replace(/^\/+/, ""), ...(source ? { source } : {}) }),
+      (await ctx.catalog()).files.versions({ node, path: path.replace(/^\/+/, ""), ...(source ? { source } : {}) }),
     );
     out.result(rows, () =>
       rows.length === 0
