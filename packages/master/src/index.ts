@@ -1,5 +1,5 @@
 export { backupDirectory, type LocalBackupOptions } from "./backup/local-backup.js";
-export { planBackup, type BackupPlan } from "./backup/base-snapshot.js";
+export { planBackup, type BackupPlan } from "./backup/plan-backup.js";
 export { SnapshotWriter, BackupRejectedError } from "./backup/snapshot-writer.js";
 export { restoreSnapshot, type RestoreOptions, type RestoreResult } from "./restore/local-restore.js";
 export { Store } from "./store/store.js";

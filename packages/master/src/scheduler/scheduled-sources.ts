@@ -1,6 +1,6 @@
 import { ConfigError } from "@pullback/common";
 import type { Catalog } from "../catalog/index.js";
-import { dueAfterDowntime, nextRetryAt, nextSlot, parsePolicy, type Policy } from "../schedule/index.js";
+import { dueAfterDowntime, nextRetryAt, nextSlot, parsePolicy, type Policy } from "../policy/index.js";
 import type { DueDecision, ScheduledSource } from "./scheduler.js";
 
 /** A new source starts with the current slot if its window is still open; it never backfills. */

@@ -1,7 +1,7 @@
 import { readFileSync } from "node:fs";
 import { ConfigError, type BackupLevel } from "@pullback/common";
 import type { JsonObject } from "../../catalog/index.js";
-import { nextSlot, parsePolicy, parsePolicyFile, type Policy } from "../../schedule/index.js";
+import { nextSlot, parsePolicy, parsePolicyFile, type Policy } from "../../policy/index.js";
 import { EXIT, UsageError } from "../exit-codes.js";
 import { list, str, type Command, type OptionValues } from "../command.js";
 import { table } from "../output.js";

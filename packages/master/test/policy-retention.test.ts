@@ -4,7 +4,7 @@
  */
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { planRetention, retentionSchema, type RetentionRules, type RetentionSnapshot } from "../src/schedule/index.js";
+import { planRetention, retentionSchema, type RetentionRules, type RetentionSnapshot } from "../src/policy/index.js";
 
 const rules = (r: Partial<RetentionRules>): RetentionRules => retentionSchema.parse(r);
 const snap = (id: string, iso: string, extra: Partial<RetentionSnapshot> = {}): RetentionSnapshot => ({
