@@ -1,16 +1,10 @@
 import { collectGarbage, fullSweep } from "../../gc/garbage-collector.js";
 import { forgetSnapshot } from "../../gc/forget-snapshot.js";
-import { EXIT, UsageError } from "../exit-codes.js";
+import { durationFlag } from "../durations.js";
+import { EXIT } from "../exit-codes.js";
 import { str, type Command } from "../command.js";
 import { formatBytes } from "../output.js";
 import { withContext } from "./with-context.js";
-
-/** "90s", "15m", "1h", "2d" → milliseconds. */
-export function parseDuration(text: string): number {
-  const m = /^(\d+)(s|m|h|d)$/.exec(text);
-  if (!m) throw new UsageError(`invalid duration "${text}": use e.g. 90s, 15m, 1h or 2d`);
-  return Number(m[1]) * { s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 }[m[2] as "s" | "m" | "h" | "d"];
-}
 
 export const forgetCommand: Command = {
   name: ["forget"],
@@ -56,7 +50,7 @@ export const gcCommand: Command = {
   args: [0, 0],
   options: { grace: { type: "string", default: "1h" }, "dry-run": { type: "boolean" }, full: { type: "boolean" } },
   async run({ values, homeDir, out }) {
-    const graceMs = parseDuration(str(values, "grace") ?? "1h");
+    const graceMs = durationFlag("grace", str(values, "grace") ?? "1h");
     const r = await withContext(homeDir, async (ctx) => {
       const sweep = values.full ? await fullSweep(ctx, graceMs, values["dry-run"] === true) : null;
       const gc = await collectGarbage(ctx, { graceMs, dryRun: values["dry-run"] === true });
