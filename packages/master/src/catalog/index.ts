@@ -4,4 +4,4 @@ export { migrate, migrateUrl, loadMigrations, MigrationError } from "./migrate.j
 export { EmbeddedPostgresError } from "./embedded.js";
 export { RecordError } from "./record.js";
 export type * from "./types.js";
-export { JobQueue, type ClaimedJob, type ClaimLimits, type SlotJob } from "./job-queue.js";
+export { JobQueue, type ClaimedJob, type ClaimLimits, type DueSlotJob } from "./job-queue.js";
