@@ -6,7 +6,7 @@
  * else in src/ is internal and may change.
  */
 export { backupDirectory, type LocalBackupOptions } from "./backup/local-backup.js";
-export { planBackup, type BackupPlan } from "./backup/base-snapshot.js";
+export { planBackup, type BackupPlan } from "./backup/plan-backup.js";
 export { SnapshotWriter, BackupRejectedError } from "./backup/snapshot-writer.js";
 export { restoreSnapshot, type RestoreOptions, type RestoreResult } from "./restore/local-restore.js";
 export { Store } from "./store/store.js";

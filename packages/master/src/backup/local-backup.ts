@@ -6,7 +6,7 @@
 import { backupFsSource } from "@pullback/agent";
 import { initCodecs, type BackupLevel, type BackupProgress, type CodecSpec, type SnapshotRecord } from "@pullback/common";
 import type { Store } from "../store/store.js";
-import { planBackup } from "./base-snapshot.js";
+import { planBackup } from "./plan-backup.js";
 import { SnapshotWriter } from "./snapshot-writer.js";
 
 export interface LocalBackupOptions {

@@ -36,4 +36,4 @@ export type { FileIndex } from "./file-index.js";
 export { migrate, migrateUrl, loadMigrations, MigrationError } from "./migrate.js";
 export { EmbeddedPostgresError } from "./embedded.js";
 export type * from "./types.js";
-export { JobQueue, type ClaimedJob, type ClaimLimits, type SlotJob } from "./job-queue.js";
+export { JobQueue, type ClaimedJob, type ClaimLimits, type DueSlotJob } from "./job-queue.js";

@@ -10,7 +10,7 @@ import { withTransaction } from "./sql.js";
 
 const CLAIM_LOCK = 0x50424351; // "PBCQ"
 
-export interface SlotJob {
+export interface DueSlotJob {
   node: string;
   source: string;
   slot: Date;
@@ -60,7 +60,7 @@ export class JobQueue {
   constructor(private readonly pool: pg.Pool) {}
 
   /** Queues the first attempt of a calendar slot; null when some master already queued it. */
-  async enqueueSlot(j: SlotJob): Promise<number | null> {
+  async enqueueSlot(j: DueSlotJob): Promise<number | null> {
     const r = await this.pool.query<{ id: number }>(
       `INSERT INTO jobs (kind, node_id, source_id, requested_level, status, scheduled_for, run_after, window_end, priority, timeout_seconds, max_attempts)
        SELECT 'backup', s.node_id, s.id, $3, 'queued', $4, $9, $5, $6, $7, $8

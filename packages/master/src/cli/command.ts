@@ -1,4 +1,5 @@
 import type { ParseArgsConfig } from "node:util";
+import { UsageError } from "./exit-codes.js";
 import type { ExitCode } from "./exit-codes.js";
 import type { Output } from "./output.js";
 
@@ -31,4 +32,13 @@ export function str(v: OptionValues, key: string): string | undefined {
 export function list(v: OptionValues, key: string): string[] {
   const x = v[key];
   return Array.isArray(x) ? x : typeof x === "string" ? [x] : [];
+}
+
+/** A whole number above zero, or `dflt` when the option is absent. */
+export function positiveInt(v: OptionValues, key: string, dflt: number): number {
+  const s = str(v, key);
+  if (s === undefined) return dflt;
+  const n = Number(s);
+  if (!Number.isInteger(n) || n <= 0) throw new UsageError(`--${key} takes a positive whole number`);
+  return n;
 }

@@ -7,24 +7,29 @@ import { ConfigError } from "@pullback/common";
 import { PkiError } from "@pullback/common/pki/index";
 import { EmbeddedPostgresError, MigrationError } from "../catalog/index.js";
 import { defaultHomeDir } from "../home/master-home.js";
+import { RestoreRequestError } from "../restore/route-restore.js";
 import type { Command, OptionSpec } from "./command.js";
 import { backupCommand } from "./commands/backup.js";
-import { catalogRebuildCommand } from "./commands/catalog.js";
 import { caCrlCommand, caInitCommand, caRevokeCommand, caSignCommand } from "./commands/ca.js";
+import { catalogRebuildCommand } from "./commands/catalog.js";
 import { enrollCommand, revocationsExportCommand, revocationsImportCommand, revokeCommand } from "./commands/enroll.js";
-import { forgetCommand, gcCommand, protectCommand } from "./commands/gc.js";
+import { gcCommand } from "./commands/gc.js";
 import { initCommand } from "./commands/init.js";
-import { policyAddCommand, policyApplyCommand, policyListCommand, policySetCommand, policyShowCommand, sourceSetCommand } from "./commands/policy.js";
-import { jobsCommand, serveCommand } from "./commands/serve.js";
+import { jobsCommand } from "./commands/jobs.js";
+import { nodeAddCommand, nodeInfoCommand, nodeListCommand, nodeSetCommand } from "./commands/nodes.js";
+import { policyAddCommand, policyApplyCommand, policyListCommand, policySetCommand, policyShowCommand } from "./commands/policies.js";
 import { pruneCommand } from "./commands/prune.js";
-import { nodeAddCommand, nodeInfoCommand, nodeListCommand, nodeSetCommand, sourceAddCommand, sourceListCommand } from "./commands/nodes.js";
 import { restoreCommand } from "./commands/restore.js";
-import { lsCommand, snapshotsCommand, versionsCommand } from "./commands/snapshots.js";
+import { serveCommand } from "./commands/serve.js";
+import { forgetCommand, lsCommand, protectCommand, snapshotsCommand, versionsCommand } from "./commands/snapshots.js";
+import { sourceAddCommand, sourceListCommand, sourceSetCommand } from "./commands/sources.js";
 import { verifyCommand } from "./commands/verify.js";
 import { EXIT, UsageError, type ExitCode } from "./exit-codes.js";
 import { Output } from "./output.js";
 
+/** In `--help` order; each group's commands live in the file named after it (commands/<group>.ts). */
 export const COMMANDS: Command[] = [
+  // init.ts, enroll.ts, ca.ts: the master's home, nodes' certificates, the offline CA
   initCommand,
   enrollCommand,
   revokeCommand,
@@ -34,6 +39,7 @@ export const COMMANDS: Command[] = [
   caSignCommand,
   caRevokeCommand,
   caCrlCommand,
+  // nodes.ts, sources.ts, policies.ts: what to back up, where, and when
   nodeAddCommand,
   nodeInfoCommand,
   nodeListCommand,
@@ -46,17 +52,21 @@ export const COMMANDS: Command[] = [
   policyShowCommand,
   policyListCommand,
   policyApplyCommand,
+  // serve.ts, jobs.ts, backup.ts: running backups, unattended or by hand
   serveCommand,
   jobsCommand,
   backupCommand,
+  // snapshots.ts, restore.ts: what was backed up, and getting it back
   snapshotsCommand,
   lsCommand,
   versionsCommand,
   restoreCommand,
+  // snapshots.ts, prune.ts, gc.ts: reclaiming space
   forgetCommand,
   pruneCommand,
   protectCommand,
   gcCommand,
+  // verify.ts, catalog.ts: checking and repairing
   verifyCommand,
   catalogRebuildCommand,
 ];
@@ -121,7 +131,7 @@ export async function main(argv: string[]): Promise<ExitCode> {
     return await command.run({ positionals, values: parsed.values, homeDir, out });
   } catch (err) {
     const e = err as Error & { code?: unknown };
-    const usage = err instanceof UsageError || (typeof e.code === "string" && e.code.startsWith("ERR_PARSE_ARGS"));
+    const usage = err instanceof UsageError || err instanceof RestoreRequestError || (typeof e.code === "string" && e.code.startsWith("ERR_PARSE_ARGS"));
     const config = err instanceof ConfigError || err instanceof EmbeddedPostgresError || err instanceof MigrationError || err instanceof PkiError;
     const code = usage ? EXIT.USAGE : config ? EXIT.CONFIG : EXIT.FAILED;
     if (json) process.stdout.write(JSON.stringify({ error: e.message, exitCode: code }) + "\n");

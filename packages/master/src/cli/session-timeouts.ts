@@ -4,7 +4,7 @@
  */
 import type { SessionTimeouts } from "../links/connect-node.js";
 import type { MasterContext } from "../master-context.js";
-import { parseDuration } from "./commands/gc.js";
+import { durationFlag } from "./durations.js";
 import { UsageError } from "./exit-codes.js";
 import { str, type OptionSpec, type OptionValues } from "./command.js";
 
@@ -13,7 +13,7 @@ export const SESSION_TIMEOUT_OPTIONS: OptionSpec = {
   deadline: { type: "string" },
 };
 
-export const SESSION_TIMEOUT_USAGE = "[--idle-timeout 10m] [--deadline 24h]";
+export const SESSION_TIMEOUT_USAGE = "[--idle-timeout 10min] [--deadline 24h]";
 
 export function manualSessionTimeouts(ctx: MasterContext, values: OptionValues): SessionTimeouts {
   const idle = positiveDuration(values, "idle-timeout");
@@ -28,7 +28,7 @@ export function manualSessionTimeouts(ctx: MasterContext, values: OptionValues):
 function positiveDuration(values: OptionValues, key: string): number | undefined {
   const text = str(values, key);
   if (text === undefined) return undefined;
-  const ms = parseDuration(text);
+  const ms = durationFlag(key, text);
   if (ms < 1000) throw new UsageError(`--${key} must be at least 1s (given ${text})`);
   return ms;
 }

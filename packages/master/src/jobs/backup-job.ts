@@ -5,7 +5,7 @@
  */
 import { boundText, parseCodec, type BackupLevel, type BackupProgress, type SnapshotRecord } from "@pullback/common";
 import type { JobRow } from "../catalog/index.js";
-import { planBackup } from "../backup/base-snapshot.js";
+import { planBackup } from "../backup/plan-backup.js";
 import { SnapshotWriter } from "../backup/snapshot-writer.js";
 import { connectNode, type SessionTimeouts } from "../links/connect-node.js";
 import type { MasterContext } from "../master-context.js";

@@ -7,7 +7,7 @@ import { forgetSnapshot } from "../gc/forget-snapshot.js";
 import { collectGarbage, type GcResult } from "../gc/garbage-collector.js";
 import { reconcileCatalog } from "../gc/reconcile.js";
 import type { MasterContext } from "../master-context.js";
-import { parsePolicy, planRetention, type RetentionRules } from "../schedule/index.js";
+import { parsePolicy, planRetention, type RetentionRules } from "../policy/index.js";
 
 export interface PruneOptions {
   node?: string;

@@ -1,15 +1,15 @@
 import { ConfigError } from "@pullback/common";
 import type { Catalog } from "../catalog/index.js";
-import { dueAfterDowntime, nextRetryAt, nextSlot, parsePolicy, type Policy } from "../schedule/index.js";
-import type { DueDecision, ScheduledSource } from "./scheduler.js";
+import { dueAfterDowntime, nextRetryAt, nextSlot, parsePolicy, type Policy } from "../policy/index.js";
+import type { ScheduledSource, SourceDecision } from "./scheduler.js";
 
 /** A new source starts with the current slot if its window is still open; it never backfills. */
 const NEW_SOURCE_LOOKBACK_MS = 366 * 86_400_000;
 
-function decide(p: Policy, lastSlot: Date | null, now: Date): DueDecision {
+function decide(p: Policy, lastSlot: Date | null, now: Date): SourceDecision {
   const d = dueAfterDowntime(p, lastSlot ?? new Date(now.getTime() - NEW_SOURCE_LOOKBACK_MS), now);
   return {
-    run: d.run ? { time: d.run.slot.time, level: d.run.level, opens: d.run.window.opens, windowEnd: d.run.window.closes } : null,
+    run: d.run,
     skipped: lastSlot ? d.skipped : [],
   };
 }

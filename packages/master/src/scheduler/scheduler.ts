@@ -7,26 +7,14 @@
  */
 import { hostname } from "node:os";
 import { randomBytes } from "node:crypto";
-import type { BackupLevel } from "@pullback/common";
 import type { ClaimedJob, ClaimLimits } from "../catalog/index.js";
 import { executeBackupJob } from "../jobs/backup-job.js";
 import type { MasterContext } from "../master-context.js";
+import type { DueDecision } from "../policy/index.js";
 import { RetentionKeeper, type RetentionKeeperOptions } from "./retention-keeper.js";
 
-export interface DueSlot {
-  time: Date;
-  level: BackupLevel;
-  /** The job may start from then (a window with a start offset)... */
-  opens: Date;
-  /** ...and is skipped if not started by then. */
-  windowEnd: Date | null;
-}
-
 /** One tick's decision for a source: at most one slot to run, and the slots that will never run. */
-export interface DueDecision {
-  run: DueSlot | null;
-  skipped: { time: Date; level: BackupLevel }[];
-}
+export type SourceDecision = Pick<DueDecision, "run" | "skipped">;
 
 /** What the scheduler needs to know of one source's policy. */
 export interface ScheduledSource {
@@ -38,7 +26,7 @@ export interface ScheduledSource {
   /** When attempt number `failures + 1` may start, or null when retries are used up. */
   retryAt(failures: number, failedAt: Date, windowEnd: Date | null): Date | null;
   /** What to queue now, given the last slot ever decided for this source (null: never). */
-  due(lastSlot: Date | null, now: Date): DueDecision;
+  due(lastSlot: Date | null, now: Date): SourceDecision;
 }
 
 export interface SchedulerOptions {
@@ -95,11 +83,11 @@ export class Scheduler {
       const id = await queue.enqueueSlot({
         node: s.node,
         source: s.source,
-        slot: d.run.time,
-        runAfter: d.run.opens,
+        slot: d.run.slot.time,
+        runAfter: d.run.window.opens,
         level: d.run.level,
         priority: s.priority,
-        windowEnd: d.run.windowEnd,
+        windowEnd: d.run.window.closes,
         timeoutSeconds: s.timeoutSeconds,
         maxAttempts: s.maxAttempts,
       });

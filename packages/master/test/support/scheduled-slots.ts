@@ -22,7 +22,8 @@ export function sourceWithSlots(
       if (left <= 0) return { run: null, skipped: [] };
       left--;
       const slot = new Date(now.getTime() - 1000);
-      return { run: { time: slot, opens: slot, level: o.level ?? "full", windowEnd: new Date(now.getTime() + 3600_000) }, skipped: [] };
+      const level = o.level ?? "full";
+      return { run: { slot: { time: slot, level }, level, window: { opens: slot, closes: new Date(now.getTime() + 3600_000) } }, skipped: [] };
     },
   };
 }

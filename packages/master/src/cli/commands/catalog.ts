@@ -1,4 +1,4 @@
-import { describeUnindexable, tryIndexRecord } from "../../gc/reconcile.js";
+import { rebuildCatalog } from "../../gc/rebuild-catalog.js";
 import { EXIT } from "../exit-codes.js";
 import type { Command } from "../command.js";
 import { withContext } from "./with-context.js";
@@ -9,19 +9,7 @@ export const catalogRebuildCommand: Command = {
   summary: "re-index every snapshot record of the store into the catalog (the store is the truth)",
   args: [0, 0],
   async run({ homeDir, out }) {
-    const summary = await withContext(homeDir, async (ctx) => {
-      let added = 0;
-      let known = 0;
-      const skipped: string[] = [];
-      const records = await ctx.store.snapshots.list();
-      for (const r of records) {
-        const outcome = await tryIndexRecord(ctx, r);
-        if (outcome === true) added++;
-        else if (outcome === false) known++;
-        else skipped.push(describeUnindexable(outcome));
-      }
-      return { records: records.length, added, alreadyKnown: known, skipped };
-    });
+    const summary = await withContext(homeDir, (ctx) => rebuildCatalog(ctx));
     out.result(summary, () =>
       [
         `${summary.records} snapshot records in the store: ${summary.added} added to the catalog, ${summary.alreadyKnown} already there${summary.skipped.length ? `, ${summary.skipped.length} skipped:` : ""}`,

@@ -2,31 +2,13 @@ import { readFileSync } from "node:fs";
 import { resolve } from "node:path";
 import { assertNodeName } from "@pullback/common/pki/index";
 import { openHome } from "../../home/master-home.js";
-import { BundleExistsError, assertBundlePathFree, writeAgentBundle } from "../../pki/agent-bundle.js";
-import { enrollNode, type NodeCredential } from "../../pki/enrollment.js";
+import { BundleExistsError } from "../../pki/agent-bundle.js";
+import { enrollWithBundle } from "../../pki/enroll-bundle.js";
+import type { NodeCredential } from "../../pki/enrollment.js";
 import { MasterPki } from "../../pki/master-pki.js";
 import { EXIT, UsageError } from "../exit-codes.js";
 import { list, str, type Command } from "../command.js";
 import { withContext } from "./with-context.js";
-
-function agentYaml(node: string, listen: string, backupAllow: string[], restoreAllow: string[]): string {
-  const items = (xs: string[]) => (xs.length ? xs.map((x) => `    - ${x}`).join("\n") : "    []");
-  return `# Pullback agent for ${node}. The node decides: the master can only read what backup.allow lists
-# and write restores below restore.allow. Edit freely; \`pullback-agent check\` validates it.
-listen: ${listen}
-node: ${node}
-pki: pki
-backup:
-  allow:
-${items(backupAllow)}
-restore:
-  allow:
-${restoreAllow.length ? items(restoreAllow) : "    []"}
-hooks: {}
-log:
-  level: info
-`;
-}
 
 export const enrollCommand: Command = {
   name: ["enroll"],
@@ -58,23 +40,9 @@ export const enrollCommand: Command = {
     if (!pki.exists()) throw new UsageError(`no CA in ${home.pkiDir}: run \`pullback init\` first`);
     const bundle = resolve(str(values, "out") ?? `${node}.agent-bundle.tar.gz`);
     const credential: NodeCredential = csr ? { kind: "csr", pem: readInput(csr, "--csr") } : cert ? { kind: "signed-cert", pem: readInput(cert, "--cert") } : { kind: "new-key" };
-    const enrolled = await refusedBundleIsUsageError(async () => {
-      // Refuse before issuing, so a refused bundle path does not leave a recorded, unused certificate.
-      if (values.force !== true) assertBundlePathFree(bundle);
-      const issued = await enrollNode(pki, node, credential);
-      writeAgentBundle(
-        bundle,
-        {
-          agentYaml: agentYaml(node, str(values, "listen")!, backupAllow, list(values, "restore-allow")),
-          caCertPem: issued.caCertPem,
-          certPem: issued.certPem,
-          keyPem: issued.keyPem,
-          revocationsJson: JSON.stringify(issued.revocations, null, 2) + "\n",
-        },
-        { force: values.force === true },
-      );
-      return issued;
-    });
+    const enrolled = await refusedBundleIsUsageError(() =>
+      enrollWithBundle(pki, { node, credential, bundlePath: bundle, force: values.force === true, listen: str(values, "listen")!, backupAllow, restoreAllow: list(values, "restore-allow") }),
+    );
     const address = str(values, "address");
     if (address) await withContext(homeDir, async (ctx) => (await ctx.catalog()).nodes.ensure(node, address));
     const record = enrolled.record;

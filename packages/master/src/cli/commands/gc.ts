@@ -1,53 +1,9 @@
 import { collectGarbage, fullSweep } from "../../gc/garbage-collector.js";
-import { forgetSnapshot } from "../../gc/forget-snapshot.js";
-import { EXIT, UsageError } from "../exit-codes.js";
+import { durationFlag } from "../durations.js";
+import { EXIT } from "../exit-codes.js";
 import { str, type Command } from "../command.js";
 import { formatBytes } from "../output.js";
 import { withContext } from "./with-context.js";
-
-/** "90s", "15m", "1h", "2d" → milliseconds. */
-export function parseDuration(text: string): number {
-  const m = /^(\d+)(s|m|h|d)$/.exec(text);
-  if (!m) throw new UsageError(`invalid duration "${text}": use e.g. 90s, 15m, 1h or 2d`);
-  return Number(m[1]) * { s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 }[m[2] as "s" | "m" | "h" | "d"];
-}
-
-export const forgetCommand: Command = {
-  name: ["forget"],
-  usage: "pullback forget SNAPSHOT...",
-  summary: "delete snapshots (their chunks are freed by the next `pullback gc`)",
-  args: [1, 1000],
-  async run({ positionals, homeDir, out }) {
-    const done = await withContext(homeDir, async (ctx) => {
-      const results = [];
-      for (const id of positionals) {
-        const record = await ctx.store.snapshots.find(id);
-        results.push({ id: record.id, ...(await forgetSnapshot(ctx, record)) });
-      }
-      return results;
-    });
-    out.result(done, () => done.map((d) => `forgot ${d.id} (${d.gcCandidates} chunks now unreferenced)`).join("\n"));
-    return EXIT.OK;
-  },
-};
-
-export const protectCommand: Command = {
-  name: ["snapshot", "protect"],
-  usage: "pullback snapshot protect SNAPSHOT [--off]",
-  summary: "protect a snapshot from prune and forget (--off removes the protection)",
-  args: [1, 1],
-  options: { off: { type: "boolean" } },
-  async run({ positionals, values, homeDir, out }) {
-    const on = values.off !== true;
-    const id = await withContext(homeDir, async (ctx) => {
-      const record = await ctx.store.snapshots.find(positionals[0]!);
-      await (await ctx.catalog()).snapshots.setProtected(record.id, on);
-      return record.id;
-    });
-    out.result({ id, protected: on }, () => `snapshot ${id} ${on ? "is protected" : "is no longer protected"}`);
-    return EXIT.OK;
-  },
-};
 
 export const gcCommand: Command = {
   name: ["gc"],
@@ -56,7 +12,7 @@ export const gcCommand: Command = {
   args: [0, 0],
   options: { grace: { type: "string", default: "1h" }, "dry-run": { type: "boolean" }, full: { type: "boolean" } },
   async run({ values, homeDir, out }) {
-    const graceMs = parseDuration(str(values, "grace") ?? "1h");
+    const graceMs = durationFlag("grace", str(values, "grace") ?? "1h");
     const r = await withContext(homeDir, async (ctx) => {
       const sweep = values.full ? await fullSweep(ctx, graceMs, values["dry-run"] === true) : null;
       const gc = await collectGarbage(ctx, { graceMs, dryRun: values["dry-run"] === true });

@@ -1,8 +1,5 @@
 import { readFileSync } from "node:fs";
-import { openCatalog } from "../../catalog/index.js";
-import { createHome, databaseUrlFor } from "../../home/master-home.js";
-import { MasterPki, type EnsureResult } from "../../pki/master-pki.js";
-import { Store } from "../../store/store.js";
+import { initMaster, type InitPki } from "../../home/init-master.js";
 import { EXIT, UsageError } from "../exit-codes.js";
 import { str, type Command } from "../command.js";
 
@@ -15,7 +12,7 @@ function readOption(path: string | undefined, option: string): string | undefine
   }
 }
 
-function pkiLines(pki: EnsureResult & { installed?: { serial: string; replaced: string | null } }): string[] {
+function pkiLines(pki: InitPki): string[] {
   const lines: string[] = [];
   if (pki.mode === "offline") lines.push("  ca:      offline (no CA key on this machine)");
   if (pki.revokedMaster) lines.push(`  revoked: old master certificate ${pki.revokedMaster} (agents refuse it from the master's next contact)`);
@@ -51,25 +48,20 @@ export const initCommand: Command = {
     if ((values["offline-ca"] === true) !== (caCert !== undefined)) throw new UsageError("--offline-ca needs --ca-cert FILE (the ca.crt from `pullback ca init --dir DIR`), and --ca-cert only goes with --offline-ca");
     const revocations = readOption(str(values, "revocations"), "--revocations");
     const masterCert = readOption(str(values, "master-cert"), "--master-cert");
-    const { home, created } = await createHome(homeDir);
-    const store = await Store.create(home.storeDir);
-    const masterPki = new MasterPki(home.pkiDir);
-    if (caCert !== undefined) masterPki.initOffline(caCert, revocations);
-    const installed = masterCert !== undefined ? masterPki.installMasterCertificate(masterCert) : undefined;
-    const pki = { ...(await masterPki.ensure({ renewMaster: values["renew-master-cert"] === true })), ...(installed ? { installed } : {}) };
-    const url = databaseUrlFor(home);
-    const opened = await openCatalog({ home: home.dir, ...(url ? { databaseUrl: url } : {}) });
-    const embedded = opened.embedded;
-    await opened.close();
-    const data = { home: home.dir, created, config: home.configPath, store: store.dir, storeId: store.config.id, catalog: embedded ? "embedded" : "external", pki: home.pkiDir, ...pki };
+    const data = await initMaster(homeDir, {
+      ...(caCert !== undefined ? { caCertPem: caCert } : {}),
+      ...(revocations !== undefined ? { revocationsJson: revocations } : {}),
+      ...(masterCert !== undefined ? { masterCertPem: masterCert } : {}),
+      renewMasterCert: values["renew-master-cert"] === true,
+    });
     out.result(data, () =>
       [
-        `${created ? "Created" : "Found"} master home ${home.dir}`,
-        `  config:  ${home.configPath}`,
-        `  store:   ${store.dir}`,
-        `  pki:     ${home.pkiDir}${pki.createdCa ? " (new private CA)" : ""}${pki.issuedMaster ? " (new master certificate)" : ""}`,
-        ...pkiLines(pki),
-        `  catalog: ${embedded ? "embedded PostgreSQL in the home directory" : "external PostgreSQL (databaseUrl / DATABASE_URL)"}`,
+        `${data.created ? "Created" : "Found"} master home ${data.home}`,
+        `  config:  ${data.config}`,
+        `  store:   ${data.store}`,
+        `  pki:     ${data.pki}${data.createdCa ? " (new private CA)" : ""}${data.issuedMaster ? " (new master certificate)" : ""}`,
+        ...pkiLines(data),
+        `  catalog: ${data.catalog === "embedded" ? "embedded PostgreSQL in the home directory" : "external PostgreSQL (databaseUrl / DATABASE_URL)"}`,
       ].join("\n"),
     );
     return EXIT.OK;

@@ -1,5 +1,5 @@
 import { pruneSources } from "../../prune/prune-sources.js";
-import { retentionSchema, type RetentionRules } from "../../schedule/index.js";
+import { retentionSchema, type RetentionRules } from "../../policy/index.js";
 import { EXIT, UsageError } from "../exit-codes.js";
 import { str, type Command, type OptionValues } from "../command.js";
 import { formatBytes } from "../output.js";

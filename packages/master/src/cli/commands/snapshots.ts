@@ -1,4 +1,5 @@
 import type { Entry } from "@pullback/common";
+import { forgetSnapshot } from "../../gc/forget-snapshot.js";
 import { readManifest } from "../../store/manifest-io.js";
 import { EXIT } from "../exit-codes.js";
 import type { Command } from "../command.js";
@@ -81,6 +82,43 @@ export const versionsCommand: Command = {
             rows.map((r) => [r.source, r.type, r.size, new Date(Number(BigInt(r.mtimeNs) / 1000000n)).toISOString(), (r.fingerprint ?? "-").slice(0, 12), (r.snapshots ?? []).join(",")]),
           ),
     );
+    return EXIT.OK;
+  },
+};
+
+export const forgetCommand: Command = {
+  name: ["forget"],
+  usage: "pullback forget SNAPSHOT...",
+  summary: "delete snapshots (their chunks are freed by the next `pullback gc`)",
+  args: [1, 1000],
+  async run({ positionals, homeDir, out }) {
+    const done = await withContext(homeDir, async (ctx) => {
+      const results = [];
+      for (const id of positionals) {
+        const record = await ctx.store.snapshots.find(id);
+        results.push({ id: record.id, ...(await forgetSnapshot(ctx, record)) });
+      }
+      return results;
+    });
+    out.result(done, () => done.map((d) => `forgot ${d.id} (${d.gcCandidates} chunks now unreferenced)`).join("\n"));
+    return EXIT.OK;
+  },
+};
+
+export const protectCommand: Command = {
+  name: ["snapshot", "protect"],
+  usage: "pullback snapshot protect SNAPSHOT [--off]",
+  summary: "protect a snapshot from prune and forget (--off removes the protection)",
+  args: [1, 1],
+  options: { off: { type: "boolean" } },
+  async run({ positionals, values, homeDir, out }) {
+    const on = values.off !== true;
+    const id = await withContext(homeDir, async (ctx) => {
+      const record = await ctx.store.snapshots.find(positionals[0]!);
+      await (await ctx.catalog()).snapshots.setProtected(record.id, on);
+      return record.id;
+    });
+    out.result({ id, protected: on }, () => `snapshot ${id} ${on ? "is protected" : "is no longer protected"}`);
     return EXIT.OK;
   },
 };

@@ -1,4 +1,4 @@
-import { verifyStore } from "../../verify/verifier.js";
+import { verifySnapshots } from "../../verify/verify-snapshots.js";
 import { EXIT } from "../exit-codes.js";
 import type { Command } from "../command.js";
 import { formatBytes } from "../output.js";
@@ -13,12 +13,9 @@ export const verifyCommand: Command = {
   options: { repair: { type: "boolean" } },
   async run({ positionals, values, homeDir, out }) {
     const repair = values.repair === true;
-    const r = await withContext(homeDir, async (ctx) => {
-      const snapshots = positionals.length ? await Promise.all(positionals.map((id) => ctx.store.snapshots.find(id))) : undefined;
-      const result = await verifyStore(ctx.store, { ...(snapshots ? { snapshots } : {}), onProgress: (chunks, bytes) => out.progress(chunks, bytes, "(chunks checked)") });
-      if (repair) for (const d of result.damaged) await ctx.store.chunks.quarantine(d.chunk);
-      return { ...result, setAside: repair ? result.damaged.length : 0 };
-    });
+    const r = await withContext(homeDir, (ctx) =>
+      verifySnapshots(ctx, { snapshots: positionals, repair, onProgress: (chunks, bytes) => out.progress(chunks, bytes, "(chunks checked)") }),
+    );
     out.result(r, () =>
       [
         `${r.snapshots} snapshot(s), ${r.chunks} chunks, ${formatBytes(r.bytes)} read back in ${r.seconds.toFixed(1)} s: ` +

@@ -1,7 +1,7 @@
 import { readFileSync } from "node:fs";
 import { ConfigError, type BackupLevel } from "@pullback/common";
 import type { JsonObject } from "../../catalog/index.js";
-import { nextSlot, parsePolicy, parsePolicyFile, type Policy } from "../../schedule/index.js";
+import { nextSlot, parsePolicy, parsePolicyFile, type Policy } from "../../policy/index.js";
 import { EXIT, UsageError } from "../exit-codes.js";
 import { list, str, type Command, type OptionValues } from "../command.js";
 import { table } from "../output.js";
@@ -153,18 +153,3 @@ export const policyApplyCommand: Command = {
   },
 };
 
-export const sourceSetCommand: Command = {
-  name: ["source", "set"],
-  usage: "pullback source set NODE NAME --policy POLICY|none",
-  summary: "attach a source to a policy (none: back it up only by hand)",
-  args: [2, 2],
-  options: { policy: { type: "string" } },
-  async run({ positionals, values, homeDir, out }) {
-    const policy = str(values, "policy");
-    if (!policy) throw new UsageError("--policy POLICY (or none) is required");
-    const [node, source] = positionals as [string, string];
-    await withContext(homeDir, async (ctx) => (await ctx.catalog()).policies.setForSource(node, source, policy === "none" ? null : policy));
-    out.result({ node, source, policy: policy === "none" ? null : policy }, () => `${node}/${source}: policy ${policy}`);
-    return EXIT.OK;
-  },
-};

@@ -6,7 +6,7 @@
 import { Cron } from "croner";
 import { z } from "zod";
 import { ConfigError, parseConfigText, type BackupLevel } from "@pullback/common";
-import { parseKeepWithin } from "./duration.js";
+import { keepWithinProblem } from "./duration.js";
 
 export const LEVELS = ["full", "differential", "incremental"] as const satisfies readonly BackupLevel[];
 
@@ -51,10 +51,13 @@ export const retentionSchema = z
     keepWeekly: count("keepWeekly"),
     keepMonthly: count("keepMonthly"),
     keepYearly: count("keepYearly"),
-    /** restic-style duration ("7d", "1y6m", "2d12h"): keep everything this close to the newest. */
+    /** restic-style calendar duration ("7d", "1y6mo", "2d12h"): keep everything this close to the newest. */
     keepWithin: z
       .string()
-      .refine((s) => parseKeepWithin(s) !== null, 'keepWithin must be a duration like "7d", "2d12h" or "1y6m" (units y, m, d, h)')
+      .superRefine((s, ctx) => {
+        const problem = keepWithinProblem(s);
+        if (problem) ctx.addIssue({ code: "custom", message: problem });
+      })
       .optional(),
   })
   .strict();

@@ -8,7 +8,8 @@ import { latestSlot, slotsBetween, strongestLevelBetween, type Slot } from "./ca
 import type { Policy } from "./policy.js";
 import { windowFor, type SlotWindow } from "./window.js";
 
-export interface DueRun {
+/** A calendar slot chosen to run now: the one type for "what to back up next" from policy to queue. */
+export interface DueSlot {
   /** The calendar slot this run stands for (its own time and level). */
   slot: Slot;
   /**
@@ -22,7 +23,7 @@ export interface DueRun {
 }
 
 export interface DueDecision {
-  run: DueRun | null;
+  run: DueSlot | null;
   /** Slots that will never run (older missed ones, or the newest when its window has closed), oldest first. */
   skipped: Slot[];
   /** True when `skipped` was cut at `reportLimit`: report "and more". */
@@ -51,7 +52,7 @@ export function dueAfterDowntime(
   const olderUntil = new Date(latest.time.getTime() - 1);
   const older = slotsBetween(p, lastRunAt, olderUntil, reportLimit + 1);
   const skipped = open ? older : [...older, latest];
-  const run: DueRun | null = open
+  const run: DueSlot | null = open
     ? { slot: latest, level: strongestLevelBetween(p, lastRunAt, latest.time) ?? latest.level, window }
     : null;
   return {

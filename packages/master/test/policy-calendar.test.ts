@@ -16,7 +16,7 @@ import {
   type Policy,
   type PolicyInput,
   type Slot,
-} from "../src/schedule/index.js";
+} from "../src/policy/index.js";
 
 const DAYS = ["Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat"];
 const at = (iso: string) => new Date(iso);

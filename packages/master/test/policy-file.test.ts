@@ -5,7 +5,7 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { ConfigError } from "@pullback/common";
-import { parsePolicy, parsePolicyFile } from "../src/schedule/index.js";
+import { parsePolicy, parsePolicyFile } from "../src/policy/index.js";
 
 const GOOD = `# two policies, three sources
 policies:

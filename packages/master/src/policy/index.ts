@@ -1,4 +1,4 @@
-/** The scheduler's pure core: policies, calendar slots, windows, catch-up, retries and retention. */
+/** Backup policies as pure functions of the clock: schema, calendar slots, windows, catch-up, retries and retention. The scheduler/ loop and prune/ call them. */
 export * from "./policy.js";
 export * from "./duration.js";
 export * from "./calendar.js";

@@ -4,7 +4,7 @@
  */
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { planRetention, retentionSchema, type RetentionRules, type RetentionSnapshot } from "../src/schedule/index.js";
+import { planRetention, retentionSchema, type RetentionRules, type RetentionSnapshot } from "../src/policy/index.js";
 
 const rules = (r: Partial<RetentionRules>): RetentionRules => retentionSchema.parse(r);
 const snap = (id: string, iso: string, extra: Partial<RetentionSnapshot> = {}): RetentionSnapshot => ({
@@ -130,7 +130,7 @@ test("restic fixture, golden policy_keep_snapshots_17: --keep-daily 7 --keep-wee
 });
 
 test("restic fixture, golden policy_keep_snapshots_26: --keep-within 1y1d1m counts back from the newest snapshot, not from now", () => {
-  const plan = planRetention(FIXTURE, rules({ keepWithin: "1y1d1m" }), LATER);
+  const plan = planRetention(FIXTURE, rules({ keepWithin: "1y1d1mo" }), LATER);
   const keptList = kept(plan);
   assert.equal(keptList.length, 63);
   assert.ok(keptList.every((d) => d.snapshot.time >= new Date("2015-08-08T10:20:30Z") && d.reasons[0] === "within 1y1m1d"));

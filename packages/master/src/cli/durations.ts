@@ -1,0 +1,12 @@
+import { DurationError, parseFixedDuration } from "../policy/duration.js";
+import { UsageError } from "./exit-codes.js";
+
+/** A duration flag's value in milliseconds (units s, min, h, d, w); a bad spelling is a usage error. */
+export function durationFlag(key: string, text: string): number {
+  try {
+    return parseFixedDuration(text);
+  } catch (err) {
+    if (err instanceof DurationError) throw new UsageError(`--${key}: ${err.message}`);
+    throw err;
+  }
+}
