@@ -23,7 +23,7 @@ export interface ScheduledSource {
 export class PolicyCatalog {
   constructor(private readonly pool: pg.Pool) {}
 
-  /** Creates or replaces a policy; `definition` must already be validated (schedule/policy.ts). */
+  /** Creates or replaces a policy; `definition` must already be validated (policy/policy.ts). */
   async put(name: string, definition: JsonObject): Promise<void> {
     await this.pool.query(
       `INSERT INTO policies (name, definition) VALUES ($1, $2)
