@@ -1,3 +1,4 @@
+export * from "./errors.js";
 export * from "./chunker.js";
 export * from "./codec.js";
 export * from "./hash.js";
