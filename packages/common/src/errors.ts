@@ -56,11 +56,16 @@ export class EntryRuleError extends PullbackError {
  */
 export class DamagedDataError extends PullbackError {}
 
+export const DAMAGED_MANIFEST_HINT = "the snapshot's manifest is damaged (run `pullback verify`)";
+
 /** The hint for a message from the peer that breaks the protocol. */
 export const PEER_PROTOCOL_HINT = "check that the master and the agent run the same Pullback version";
 
 /** A path from a snapshot or the wire that would escape or alias the directory it is restored under. */
 export class UnsafePathError extends PullbackError {}
+
+export const UNSAFE_PATH_HINT =
+  "nothing was written for it; the snapshot is damaged or was made by a compromised node: restore from another snapshot and check that node";
 
 /** A private key file is already there: we never overwrite or read through one. */
 export class KeyExistsError extends PullbackError {}

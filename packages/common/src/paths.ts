@@ -2,7 +2,7 @@
  * Entry paths come from a node that may be compromised (backup) or from a store that may be damaged
  * (restore). Both sides accept only plain relative paths that cannot climb out of their root.
  */
-import { UnsafePathError } from "./errors.js";
+import { UNSAFE_PATH_HINT, UnsafePathError } from "./errors.js";
 
 export const ROOT_PATH = ".";
 
@@ -23,7 +23,7 @@ export function assertRelativePath(p: string): void {
   if (why) {
     throw new UnsafePathError(
       `refusing entry path ${JSON.stringify(p)}: ${why}`,
-      "nothing was written for it; the snapshot is damaged or was made by a compromised node: restore from another snapshot and check that node",
+      UNSAFE_PATH_HINT,
     );
   }
 }

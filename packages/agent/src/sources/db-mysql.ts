@@ -4,7 +4,7 @@
  * databases it will create.
  */
 import type { ConnectionSession } from "./db-connection.js";
-import { DbConfigError } from "./db-connection.js";
+import { DbConfigError } from "../errors.js";
 import { screenDatabaseNames } from "./db-names.js";
 import type { DumpPlan } from "./db-plan.js";
 import { runTool } from "./db-tools.js";

@@ -6,7 +6,7 @@
  * databases.
  */
 import type { ConnectionSession } from "./db-connection.js";
-import { DbConfigError } from "./db-connection.js";
+import { DbConfigError } from "../errors.js";
 import { databaseFileName } from "./db-layout.js";
 import { screenDatabaseNames } from "./db-names.js";
 import type { DumpPlan } from "./db-plan.js";

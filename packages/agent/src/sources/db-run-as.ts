@@ -11,7 +11,7 @@ import { execFile } from "node:child_process";
 import { chown, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { DbConfigError } from "./db-errors.js";
+import { DbConfigError } from "../errors.js";
 
 export interface ToolIdentity {
   user: string;

@@ -1,12 +1,12 @@
 import type { Entry as ManifestEntry, EntryType } from "../manifest.js";
 import { permissionBits } from "../entry-rules.js";
-import { DamagedDataError, PEER_PROTOCOL_HINT } from "../errors.js";
+import { DAMAGED_MANIFEST_HINT, DamagedDataError, PEER_PROTOCOL_HINT } from "../errors.js";
 import type { Entry as WireEntry } from "./generated/agent.js";
 
 const ENTRY_TYPES: ReadonlySet<string> = new Set<EntryType>(["file", "dir", "symlink", "hardlink", "fifo", "chardev", "blockdev", "socket"]);
 
 export function hexToId(hex: string): Buffer {
-  if (!/^[0-9a-f]{64}$/.test(hex)) throw new DamagedDataError(`not a chunk id: ${hex}`, "the snapshot's manifest is damaged (run `pullback verify`)");
+  if (!/^[0-9a-f]{64}$/.test(hex)) throw new DamagedDataError(`not a chunk id: ${hex}`, DAMAGED_MANIFEST_HINT);
   return Buffer.from(hex, "hex");
 }
 
