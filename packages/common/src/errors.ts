@@ -70,6 +70,13 @@ export const UNSAFE_PATH_HINT =
 /** A private key file is already there: we never overwrite or read through one. */
 export class KeyExistsError extends PullbackError {}
 
+/** A message could not be sent because the other side closed the call first. */
+export class CallEndedError extends PullbackError {
+  constructor(problem: string) {
+    super(problem, "the other side closed the call (it stopped, or cancelled the job): its log says why");
+  }
+}
+
 /**
  * An error with a gRPC status code. Agent handlers throw it to choose the status the master sees
  * (anything else becomes INTERNAL); the master-side helpers (rpc/errors.ts) throw it with the node

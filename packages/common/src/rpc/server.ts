@@ -168,7 +168,7 @@ function bidi<In extends { msg: string }, Out, Start>(
         await writeMessage(duplex, accepted());
       },
       send: (msg) => {
-        if (!isAccepted) return Promise.reject(new Error(`${method}: send() before accept()`));
+        if (!isAccepted) return Promise.reject(new Error(`internal error: ${method}: send() before accept() — please report`));
         return writeMessage(duplex, msg);
       },
     };
