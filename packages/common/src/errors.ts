@@ -7,7 +7,9 @@
  * - `name` is set once, below, from the class actually constructed; subclasses never set it.
  * - `hint` says what the operator should do about it. It is appended to the message
  *   ("problem: hint"), so a log line or the CLI shows the remedy without knowing the class.
- *   An error an operator can meet carries one; one without is a condition only a caller handles.
+ *   Some messages weave the remedy into their own text instead (a config error naming the field
+ *   to fix; texts that tests and scripts match); an error with neither is one its caller catches
+ *   and reports in its own words (ChangedError, EntryRuleError).
  * - A bare `throw new Error` is left only for a broken invariant (a bug), and then says
  *   "internal error: … — please report" so nobody goes looking for a setting to fix.
  */

@@ -24,7 +24,7 @@ function parse<T>(schema: z.ZodType<T>, cfg: JsonObject, what: string): T {
   const r = schema.safeParse(cfg);
   if (r.success) return r.data;
   const problems = r.error.issues.map((i) => `${i.path.join(".")}: ${i.message}`).join("; ");
-  throw new NodeSetupError(`${what} source config is invalid: ${problems}`, "set it again with `pullback source add`");
+  throw new NodeSetupError(`${what} source config is invalid: ${problems}`, "correct it and add the source again with `pullback source add`");
 }
 
 export function fsSourceConfig(cfg: JsonObject): FsSourceConfig {
