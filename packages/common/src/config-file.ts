@@ -41,7 +41,7 @@ export function loadConfigFile<S extends z.ZodType>(file: string, schema: S): z.
   try {
     text = readFileSync(file, "utf8");
   } catch (err) {
-    throw new ConfigError(`cannot read config file ${file}: ${(err as Error).message}`);
+    throw new ConfigError(`cannot read config file ${file}: ${(err as Error).message}`, "check the path and that this user may read the file");
   }
   return parseConfigText(text, file, schema);
 }
