@@ -12,6 +12,7 @@
  * - agentFacts: what the agent reports about itself (version, capabilities), for a stand-in agent.
  */
 export { backupFsSource, type FsSourceSpec, type FsBackupContext } from "./sources/fs-source.js";
+export * from "./errors.js";
 export { RestoreWriter, type FileSink } from "./restore/restore-writer.js";
 export { backupDbSource, type DbSourceSpec, type DbBackupContext } from "./sources/db-source.js";
 export { findConnection, openConnection, type DbKind, type ConnectionSession } from "./sources/db-connection.js";

@@ -4,7 +4,8 @@ import { mkdtempSync, mkdirSync, symlinkSync, writeFileSync, rmSync } from "node
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { ConfigError, parseConfigText } from "@pullback/common";
-import { checkAllowed, NotAllowedError } from "../src/config/allowlist.js";
+import { checkAllowed } from "../src/config/allowlist.js";
+import { NotAllowedError } from "../src/errors.js";
 import { agentConfigSchema } from "../src/config/agent-config.js";
 
 test("allowlists accept paths under an allowed root and refuse escapes through symlinks", async () => {

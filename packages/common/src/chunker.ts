@@ -46,7 +46,7 @@ export function validateParams(p: ChunkerParams): void {
   const pow2 = (n: number) => Number.isInteger(n) && n > 0 && (n & (n - 1)) === 0;
   if (!pow2(p.avgSize) || p.minSize <= 0 || p.minSize >= p.avgSize || p.maxSize <= p.avgSize || p.maxSize > 64 * 1024 * 1024) {
     throw new Error(
-      `invalid chunker parameters ${JSON.stringify(p)}: need 0 < min < avg < max <= 64 MiB with avg a power of two`,
+      `internal error: invalid chunker parameters ${JSON.stringify(p)}: need 0 < min < avg < max <= 64 MiB with avg a power of two — please report`,
     );
   }
 }
@@ -59,7 +59,7 @@ export function cutPoint(buf: Uint8Array, start: number, end: number, p: Chunker
   let n = end - start;
   if (n <= p.minSize) return n;
   if (n > p.maxSize) n = p.maxSize;
-  else if (!final && n < p.maxSize) throw new Error("cutPoint needs maxSize bytes unless final");
+  else if (!final && n < p.maxSize) throw new Error("internal error: cutPoint needs maxSize bytes unless final — please report");
   const bits = bitsOf(p.avgSize);
   // Normalized chunking (level 2): harder to cut before the average, easier after it.
   const maskS = highMask(bits + 2);
@@ -115,7 +115,7 @@ export function chunkBuffer(size: ChunkerParams): Buffer {
 export async function* chunkStream(fill: FillFn, opts: ChunkStreamOptions): AsyncGenerator<ChunkPiece> {
   const p = opts.params;
   const buf = opts.buffer ?? chunkBuffer(p);
-  if (buf.length < 2 * p.maxSize) throw new Error("chunk buffer must hold two maximal chunks");
+  if (buf.length < 2 * p.maxSize) throw new Error("internal error: chunk buffer must hold two maximal chunks — please report");
   let pendStart = 0; // start of data not yet emitted (index in buf)
   let scanned = 0; // end of data already classified as data/zero (index in buf)
   let filled = 0; // end of bytes read into buf

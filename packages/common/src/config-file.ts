@@ -5,13 +5,7 @@
 import { readFileSync } from "node:fs";
 import { isNode, LineCounter, parseDocument } from "yaml";
 import type { z } from "zod";
-
-export class ConfigError extends Error {
-  constructor(message: string) {
-    super(message);
-    this.name = "ConfigError";
-  }
-}
+import { ConfigError } from "./errors.js";
 
 function fieldName(path: readonly PropertyKey[]): string {
   return path.length ? path.map((p) => (typeof p === "number" ? `[${p}]` : `.${String(p)}`)).join("").replace(/^\./, "") : "(top level)";
@@ -47,7 +41,7 @@ export function loadConfigFile<S extends z.ZodType>(file: string, schema: S): z.
   try {
     text = readFileSync(file, "utf8");
   } catch (err) {
-    throw new ConfigError(`cannot read config file ${file}: ${(err as Error).message}`);
+    throw new ConfigError(`cannot read config file ${file}: ${(err as Error).message}`, "check the path and that this user may read the file");
   }
   return parseConfigText(text, file, schema);
 }

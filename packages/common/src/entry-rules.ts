@@ -5,6 +5,7 @@
  * the file systems a restore writes to (PATH_MAX, NAME_MAX). An entry past them once sealed a
  * snapshot the catalog could not index, which stopped GC and prune for every node.
  */
+import { EntryRuleError } from "./errors.js";
 import type { Entry, EntryType } from "./manifest.js";
 import { checkRelativePath } from "./paths.js";
 
@@ -43,23 +44,6 @@ const TYPE_BITS: Record<EntryType, number> = {
 export function permissionBits(type: string, mode: number): number {
   const bits = TYPE_BITS[type as EntryType];
   return bits !== undefined && mode >= 0 && Math.floor(mode / 0o10000) * 0o10000 === bits ? mode % 0o10000 : mode;
-}
-
-/** A value as it may appear in an error: escaped (JSON), and short even when the value is not. */
-export function showValue(v: unknown, max = 120): string {
-  const s = typeof v === "string" ? JSON.stringify(v) : String(v);
-  return s.length > max ? `${s.slice(0, max)}… (${s.length} characters)` : s;
-}
-
-export class EntryRuleError extends Error {
-  constructor(
-    readonly field: string,
-    readonly value: unknown,
-    why: string,
-  ) {
-    super(`field ${field} = ${showValue(value)} ${why}`);
-    this.name = "EntryRuleError";
-  }
 }
 
 function checkText(field: string, v: string, maxBytes: number): void {

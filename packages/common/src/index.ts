@@ -7,6 +7,7 @@
  * "@pullback/common/pki/index" (certificates, keys, revocation, operator hints). Nothing else in src/
  * is public.
  */
+export * from "./errors.js";
 export * from "./chunker.js";
 export * from "./codec.js";
 export * from "./hash.js";

@@ -4,6 +4,7 @@
  * earlier snapshots. It is serialised as NDJSON (one entry a line, sorted by path) and stored in the
  * chunk store like any data, so consecutive manifests of a source deduplicate against each other.
  */
+import { DAMAGED_MANIFEST_HINT, DamagedDataError } from "./errors.js";
 
 export type EntryType = "file" | "dir" | "symlink" | "hardlink" | "fifo" | "chardev" | "blockdev" | "socket";
 
@@ -135,7 +136,7 @@ export function encodeEntry(e: Entry): string {
 }
 
 function fail(line: number, why: string): never {
-  throw new Error(`manifest line ${line}: ${why}; the snapshot's manifest is damaged (run \`pullback verify\`)`);
+  throw new DamagedDataError(`manifest line ${line}: ${why}`, DAMAGED_MANIFEST_HINT);
 }
 
 /** Parses and validates one NDJSON line; the manifest came from disk, so nothing is trusted. */

@@ -2,6 +2,8 @@
  * Entry paths come from a node that may be compromised (backup) or from a store that may be damaged
  * (restore). Both sides accept only plain relative paths that cannot climb out of their root.
  */
+import { UNSAFE_PATH_HINT, UnsafePathError } from "./errors.js";
+
 export const ROOT_PATH = ".";
 
 /** Returns why `p` is not an acceptable entry path, or null. "." alone names the source root. */
@@ -18,5 +20,10 @@ export function checkRelativePath(p: string): string | null {
 
 export function assertRelativePath(p: string): void {
   const why = checkRelativePath(p);
-  if (why) throw new Error(`refusing entry path ${JSON.stringify(p)}: ${why}`);
+  if (why) {
+    throw new UnsafePathError(
+      `refusing entry path ${JSON.stringify(p)}: ${why}`,
+      UNSAFE_PATH_HINT,
+    );
+  }
 }

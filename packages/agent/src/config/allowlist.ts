@@ -5,10 +5,8 @@
  */
 import { realpath } from "node:fs/promises";
 import { basename, dirname, join, resolve, sep } from "node:path";
+import { NotAllowedError } from "../errors.js";
 
-export class NotAllowedError extends Error {
-  override name = "NotAllowedError";
-}
 
 function isUnder(path: string, root: string): boolean {
   return path === root || path.startsWith(root.endsWith(sep) ? root : root + sep);
@@ -28,7 +26,7 @@ async function realOrNearest(p: string): Promise<string> {
 
 /** Returns the resolved path when it lies in one of `allowed`; throws with the reason otherwise. */
 export async function checkAllowed(kind: "backup" | "restore", requested: string, allowed: readonly string[]): Promise<string> {
-  if (!requested.startsWith("/")) throw new NotAllowedError(`${kind} path ${JSON.stringify(requested)} is not absolute`);
+  if (!requested.startsWith("/")) throw new NotAllowedError(`${kind} path ${JSON.stringify(requested)} is not absolute`, "give an absolute path");
   const real = await realOrNearest(requested);
   for (const a of allowed) {
     const root = await realOrNearest(a);
@@ -38,5 +36,6 @@ export async function checkAllowed(kind: "backup" | "restore", requested: string
   throw new NotAllowedError(
     `${kind} of ${requested}${real !== resolve(requested) ? ` (resolves to ${real})` : ""} is not allowed on this node; ` +
       `the agent config's ${kind}.allow lists ${list}`,
+    `add it to ${kind}.allow in the agent config, or choose a path under one listed there`,
   );
 }

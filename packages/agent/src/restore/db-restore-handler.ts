@@ -6,9 +6,9 @@ import * as grpc from "@grpc/grpc-js";
 import { decodeVerified, DamagedChunkError, type Logger } from "@pullback/common";
 import { entryFromWire, idToHex, RpcError, type RestoreSession } from "@pullback/common/rpc/index";
 import type { AgentConfig } from "../config/agent-config.js";
-import { DbConfigError, findConnection, openConnection, type DbKind } from "../sources/db-connection.js";
-import { DbToolError } from "../sources/db-tools.js";
-import { DbRestoreRefused, DbRestoreSink } from "./db-restore-sink.js";
+import { DbConfigError, DbRestoreRefused, DbToolError } from "../errors.js";
+import { findConnection, openConnection, type DbKind } from "../sources/db-connection.js";
+import { DbRestoreSink } from "./db-restore-sink.js";
 import { restoreTarget } from "./db-restore-target.js";
 import { startHeartbeat } from "../server/heartbeat.js";
 

@@ -5,8 +5,8 @@
  */
 import { randomBytes } from "node:crypto";
 import { once } from "node:events";
-import { DbToolError, errorLines, startTool, type RunningTool, type ToolCommand } from "../sources/db-tools.js";
-import { DbRestoreRefused } from "./db-restore-refused.js";
+import { DbRestoreRefused, DbToolError } from "../errors.js";
+import { errorLines, startTool, type RunningTool, type ToolCommand } from "../sources/db-tools.js";
 import { PsqlScriptSplitter, type ScriptPiece } from "./db-restore-psql-script.js";
 
 export type ReplayPlan =

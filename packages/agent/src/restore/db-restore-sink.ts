@@ -7,11 +7,9 @@
 import type { Entry } from "@pullback/common";
 import type { DbKind } from "../sources/db-connection.js";
 import { decodeLayout, layoutPath, type DumpLayout } from "../sources/db-layout.js";
-import { DbRestoreRefused } from "./db-restore-refused.js";
+import { DbRestoreRefused } from "../errors.js";
 import { startReplay, type Replay } from "./db-restore-replay.js";
 import { droppable, type RestoreTarget } from "./db-restore-target.js";
-
-export { DbRestoreRefused };
 
 /** Out-of-order chunks held at once. The master keeps only a few reads in flight, far below this. */
 const MAX_BUFFERED = 256 * 1024 * 1024;

@@ -9,7 +9,7 @@ import { listMysqlDatabases, MYSQL_SYSTEM_DATABASES } from "../sources/db-mysql.
 import { listPgDatabases, PG_BUILTIN_DATABASES } from "../sources/db-postgres.js";
 import { mysqlHasSandbox, psqlCanRestrict } from "../sources/db-tool-features.js";
 import { runTool } from "../sources/db-tools.js";
-import { DbRestoreRefused } from "./db-restore-refused.js";
+import { DbRestoreRefused } from "../errors.js";
 import type { ReplayPlan } from "./db-restore-replay.js";
 
 export interface RestoreTarget {

@@ -33,8 +33,9 @@ import {
   writeSync,
 } from "node:fs";
 import { join } from "node:path";
-import { assertRelativePath, ROOT_PATH, type Entry } from "@pullback/common";
-import { ChangedError, DirFd, type DevIno } from "../safe-fs/dir-fd.js";
+import { assertRelativePath, DAMAGED_MANIFEST_HINT, DamagedDataError, ROOT_PATH, type Entry } from "@pullback/common";
+import { ChangedError, RestoreConflictError, RestoreWriteError } from "../errors.js";
+import { DirFd, type DevIno } from "../safe-fs/dir-fd.js";
 import { DirTree, splitParent } from "../safe-fs/dir-tree.js";
 import { raceHook } from "../safe-fs/race-hook.js";
 import { specialPolicy, type SpecialNotice, type SpecialPolicy } from "./special-files.js";
@@ -98,7 +99,7 @@ export class RestoreWriter {
   }
 
   private get dirTree(): DirTree {
-    if (!this.tree) throw new Error("RestoreWriter.begin() was not called");
+    if (!this.tree) throw new Error("internal error: RestoreWriter.begin() was not called — please report");
     return this.tree;
   }
 
@@ -109,7 +110,7 @@ export class RestoreWriter {
       return { dir: this.dirTree.get(parent, true), name };
     } catch (err) {
       if (err instanceof ChangedError) {
-        throw new Error(`refusing to restore under ${parent}: it exists in the target and is not a directory (a symlink?)`);
+        throw new RestoreConflictError(`refusing to restore under ${parent}: it exists in the target and is not a directory (a symlink?)`);
       }
       throw err;
     }
@@ -131,7 +132,7 @@ export class RestoreWriter {
         try {
           dir = this.dirTree.get(e.path, true);
         } catch (err) {
-          if (err instanceof ChangedError) throw new Error(`cannot restore directory ${e.path}: a non-directory exists there`);
+          if (err instanceof ChangedError) throw new RestoreConflictError(`cannot restore directory ${e.path}: a non-directory exists there`);
           throw err;
         }
         this.dirs.push({ entry: e, id: dir.stat });
@@ -141,7 +142,7 @@ export class RestoreWriter {
         this.symlinks.push(e);
         return;
       case "hardlink": {
-        if (e.target === undefined) throw new Error(`hardlink ${e.path} has no target`);
+        if (e.target === undefined) throw new DamagedDataError(`hardlink ${e.path} has no target`, DAMAGED_MANIFEST_HINT);
         assertRelativePath(e.target);
         const from = this.parentOf(e.target);
         const fromPath = from.dir.at(from.name);
@@ -165,12 +166,15 @@ export class RestoreWriter {
         if (e.type !== "fifo") args.push(e.type === "chardev" ? "c" : "b", String(major(e.rdev ?? 0)), String(minor(e.rdev ?? 0)));
         // Node has no mkfifo/mknod; these coreutils are on every Linux node.
         const r = spawnSync(cmd, args, { encoding: "utf8", stdio: ["ignore", "ignore", "pipe", dir.fd] });
-        if (r.status !== 0) throw new Error(`cannot create ${e.type} ${e.path}: ${(r.stderr || r.error?.message || "").trim()}`);
+        if (r.status !== 0) {
+          const why = (r.stderr || r.error?.message || "").trim();
+          throw new RestoreWriteError(`cannot create ${e.type} ${e.path}: ${why}`, e.type === "fifo" ? "check that the agent may write to the target" : "device files can be created only by an agent running as root");
+        }
         this.applyLinkMeta(dir, name, e);
         return;
       }
       case "file":
-        throw new Error("files are restored with openFile()");
+        throw new Error("internal error: files are restored with openFile() — please report");
       case "socket":
         return;
     }
@@ -190,8 +194,8 @@ export class RestoreWriter {
       if (this.opts.overwrite) this.removeIfExists(dir, name, e.path);
       fd = openSync(dir.at(name), constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW, 0o600);
     } catch (err) {
-      if ((err as NodeJS.ErrnoException).code === "EEXIST") throw new Error(`${e.path} already exists in the target; restore with --overwrite to replace it`);
-      throw new Error(`cannot create ${e.path}: ${(err as Error).message}`);
+      if ((err as NodeJS.ErrnoException).code === "EEXIST") throw RestoreConflictError.exists(e.path);
+      throw new RestoreWriteError(`cannot create ${e.path}: ${(err as Error).message}`, "check that the agent may write to the target and that its disk has room");
     }
     // Truncating up front makes every region that is not written a hole.
     ftruncateSync(fd, e.size);
@@ -239,8 +243,8 @@ export class RestoreWriter {
     } catch {
       return;
     }
-    if (st.isDirectory()) throw new Error(`cannot replace directory ${join(this.target, rel)} with a non-directory`);
-    if (!this.opts.overwrite) throw new Error(`${rel} already exists in the target; restore with --overwrite to replace it`);
+    if (st.isDirectory()) throw new RestoreConflictError(`cannot replace directory ${join(this.target, rel)} with a non-directory`);
+    if (!this.opts.overwrite) throw RestoreConflictError.exists(rel);
     unlinkSync(at);
   }
 

@@ -9,6 +9,8 @@
  * disk").
  */
 import { closeSync, constants, existsSync, fstatSync, openSync, type BigIntStats } from "node:fs";
+import { UNSAFE_PATH_HINT, UnsafePathError } from "@pullback/common";
+import { ChangedError, UnsupportedSystemError } from "../errors.js";
 
 /** O_NONBLOCK: a FIFO swapped in for a directory or file must fail or read empty, not hang the job. */
 const DIR_FLAGS = constants.O_RDONLY | constants.O_DIRECTORY | constants.O_NOFOLLOW | constants.O_NONBLOCK;
@@ -18,7 +20,10 @@ let procChecked = false;
 function requireProc(): void {
   if (procChecked) return;
   if (!existsSync("/proc/self/fd")) {
-    throw new Error("/proc is not mounted: Pullback needs /proc/self/fd to walk directories without following swapped-in symlinks (Linux only)");
+    throw new UnsupportedSystemError(
+      "/proc is not mounted: Pullback needs /proc/self/fd to walk directories without following swapped-in symlinks (Linux only)",
+      "mount /proc (mount -t proc proc /proc) where the agent runs, then start it again",
+    );
   }
   procChecked = true;
 }
@@ -26,7 +31,7 @@ function requireProc(): void {
 /** Refuses anything but one plain name: "a/b", "." and ".." would step somewhere unchecked. */
 export function assertName(name: string): void {
   if (name === "" || name === "." || name === ".." || name.includes("/") || name.includes("\0")) {
-    throw new Error(`refusing path component ${JSON.stringify(name)}`);
+    throw new UnsafePathError(`refusing path component ${JSON.stringify(name)}`, UNSAFE_PATH_HINT);
   }
 }
 
@@ -88,9 +93,6 @@ export class DirFd {
     closeSync(this.fd);
   }
 }
-
-/** The thing at a path is not what was checked before: skip it, never read or write the other one. */
-export class ChangedError extends Error {}
 
 function openDir(path: string, shown: string): number {
   try {

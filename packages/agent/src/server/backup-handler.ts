@@ -13,7 +13,8 @@ import {
 } from "@pullback/common";
 import { CreditWindow, DEFAULT_WINDOW_BYTES, entryToWire, hexToId, idToHex, RpcError, type BackupSession } from "@pullback/common/rpc/index";
 import type { Logger } from "@pullback/common";
-import { checkAllowed, NotAllowedError } from "../config/allowlist.js";
+import { checkAllowed } from "../config/allowlist.js";
+import { NotAllowedError } from "../errors.js";
 import type { AgentConfig } from "../config/agent-config.js";
 import { backupFsSource } from "../sources/fs-source.js";
 import { isDbKind, prepareDbBackup } from "../sources/db-backup-request.js";

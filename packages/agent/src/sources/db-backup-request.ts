@@ -7,9 +7,9 @@ import * as grpc from "@grpc/grpc-js";
 import type { CodecSpec, SourceEvent } from "@pullback/common";
 import { RpcError } from "@pullback/common/rpc/index";
 import type { AgentConfig } from "../config/agent-config.js";
-import { DbConfigError, findConnection, type DbKind } from "./db-connection.js";
+import { DbConfigError, DbToolError } from "../errors.js";
+import { findConnection, type DbKind } from "./db-connection.js";
 import { backupDbSource, parseDbParams, type DbBackupContext } from "./db-source.js";
-import { DbToolError } from "./db-tools.js";
 
 export function isDbKind(type: string): type is DbKind {
   return type === "mysql" || type === "postgres";

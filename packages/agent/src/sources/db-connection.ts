@@ -5,11 +5,9 @@
  * the tools run as that user, and get their own copies of the credentials (db-run-as.ts).
  */
 import type { AgentConfig, DatabaseConfig } from "../config/agent-config.js";
-import { DbConfigError } from "./db-errors.js";
+import { DbConfigError } from "../errors.js";
 import { privateDir, readCredential, resolveRunAs, writeCredential, type PrivateDir, type ToolIdentity } from "./db-run-as.js";
 import { baseToolEnv, type DbTool, type ToolCommand } from "./db-tools.js";
-
-export { DbConfigError };
 
 export type DbKind = DatabaseConfig["type"];
 

@@ -15,7 +15,8 @@ import {
   type Entry,
   type SourceEvent,
 } from "@pullback/common";
-import { DbToolError, errorLines, startTool, type ToolCommand } from "./db-tools.js";
+import { DbToolError } from "../errors.js";
+import { errorLines, startTool, type ToolCommand } from "./db-tools.js";
 
 export interface DumpStreamContext {
   codec: CodecSpec;

@@ -8,6 +8,7 @@
  *
  * Being plain files, a database snapshot also restores as files (`--target DIR`) with no special case.
  */
+import { DamagedDataError } from "@pullback/common";
 import type { DbKind } from "./db-connection.js";
 
 export const LAYOUT_FORMAT = "pullback-db-dump/1";
@@ -46,12 +47,14 @@ export function encodeLayout(l: DumpLayout): Buffer {
   return Buffer.from(`${JSON.stringify(l, null, 2)}\n`, "utf8");
 }
 
+const LAYOUT_HINT = "the snapshot is damaged (run `pullback verify`) or was made by a newer Pullback";
+
 export function decodeLayout(bytes: Buffer, kind: DbKind): DumpLayout {
   let v: unknown;
   try {
     v = JSON.parse(bytes.toString("utf8"));
   } catch (err) {
-    throw new Error(`${layoutPath(kind)} in the snapshot is not valid JSON: ${(err as Error).message}`);
+    throw new DamagedDataError(`${layoutPath(kind)} in the snapshot is not valid JSON: ${(err as Error).message}`, LAYOUT_HINT);
   }
   const l = v as Partial<DumpLayout>;
   const okFile = (f: Partial<DumpFileInfo>) =>
@@ -64,7 +67,7 @@ export function decodeLayout(bytes: Buffer, kind: DbKind): DumpLayout {
     !Array.isArray(l.files) ||
     !l.files.every(okFile)
   ) {
-    throw new Error(`${layoutPath(kind)} in the snapshot is not a ${kind} dump layout of format ${LAYOUT_FORMAT}`);
+    throw new DamagedDataError(`${layoutPath(kind)} in the snapshot is not a ${kind} dump layout of format ${LAYOUT_FORMAT}`, LAYOUT_HINT);
   }
   return { format: LAYOUT_FORMAT, kind, databases: l.databases, files: l.files, tool: typeof l.tool === "string" ? l.tool : "" };
 }

@@ -4,7 +4,7 @@
  * databases it will create.
  */
 import type { ConnectionSession } from "./db-connection.js";
-import { DbConfigError } from "./db-connection.js";
+import { DbConfigError } from "../errors.js";
 import { screenDatabaseNames } from "./db-names.js";
 import type { DumpPlan } from "./db-plan.js";
 import { runTool } from "./db-tools.js";
@@ -27,7 +27,7 @@ export async function planMysqlDump(conn: ConnectionSession, connection: string,
   const { safe: databases, skipped } = requested
     ? { safe: requested, skipped: [] }
     : screenDatabaseNames("mysql", (await listMysqlDatabases(conn, connection)).filter((d) => !MYSQL_SYSTEM_DATABASES.has(d)));
-  if (databases.length === 0) throw new DbConfigError(`connection ${connection} has no user databases to dump`);
+  if (databases.length === 0) throw new DbConfigError(`connection ${connection} has no user databases to dump`, "check that the connection's user may see the databases (its grants), or list them with --databases");
   const path = requested ? "mysql/selected-databases.sql" : "mysql/all-databases.sql";
   const args = [
     "--single-transaction",

@@ -6,7 +6,7 @@
  * databases.
  */
 import type { ConnectionSession } from "./db-connection.js";
-import { DbConfigError } from "./db-connection.js";
+import { DbConfigError } from "../errors.js";
 import { databaseFileName } from "./db-layout.js";
 import { screenDatabaseNames } from "./db-names.js";
 import type { DumpPlan } from "./db-plan.js";
@@ -45,7 +45,7 @@ export async function planPgDump(
     const exclude = skipped.map((d) => `--exclude-database=${exactPattern(d.name)}`);
     return { databases, skipped, files: [{ path: "postgres/all-databases.sql", format: "sql", command: conn.command("pg_dumpall", ["-w", ...exclude]) }] };
   }
-  if (databases.length === 0) throw new DbConfigError(`connection ${connection} has no user databases to dump`);
+  if (databases.length === 0) throw new DbConfigError(`connection ${connection} has no user databases to dump`, "check that the connection's user may see the databases (its grants), or list them with --databases");
   const files: DumpPlan["files"] = [];
   if (globals) files.push({ path: "postgres/globals.sql", format: "sql", command: conn.command("pg_dumpall", ["-w", "--globals-only"]) });
   for (const database of databases) {

@@ -11,7 +11,7 @@ import { execFile } from "node:child_process";
 import { chown, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { DbConfigError } from "./db-errors.js";
+import { DbConfigError } from "../errors.js";
 
 export interface ToolIdentity {
   user: string;
@@ -75,6 +75,9 @@ export async function readCredential(file: string, what: string, connection: str
   try {
     return await readFile(file, "utf8");
   } catch (err) {
-    throw new DbConfigError(`connection ${connection}: cannot read its ${what} ${file}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
+    throw new DbConfigError(
+      `connection ${connection}: cannot read its ${what} ${file}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`,
+      `check that the file exists and the agent may read it, or change databases.${connection} in the agent config`,
+    );
   }
 }

@@ -5,7 +5,8 @@
  */
 import { chunkBuffer, chunkId, compress, type BackupProgress, type ChunkerParams, type CodecSpec, type SourceEvent } from "@pullback/common";
 import type { DatabaseConfig } from "../config/agent-config.js";
-import { DbConfigError, openConnection, type DbKind } from "./db-connection.js";
+import { DbConfigError } from "../errors.js";
+import { openConnection, type DbKind } from "./db-connection.js";
 import { dumpEntry, streamDump, type DumpStreamContext } from "./db-dump-stream.js";
 import { looksLikeOption, skippedDatabaseMessage } from "./db-names.js";
 import { encodeLayout, layoutPath, LAYOUT_FORMAT, type DumpLayout } from "./db-layout.js";

@@ -5,6 +5,7 @@
  * tail, bounded) and put into every error.
  */
 import { spawn, type ChildProcess } from "node:child_process";
+import { DbToolError } from "../errors.js";
 import { findExecutable } from "../info/tools.js";
 
 export type DbTool = "mysqldump" | "mysql" | "pg_dumpall" | "pg_dump" | "psql" | "pg_restore";
@@ -19,17 +20,6 @@ const DEBIAN_PACKAGE: Record<DbTool, string> = {
 };
 
 const STDERR_KEEP = 16 * 1024;
-
-/** A tool failed: the message says which, how it ended and what it printed. */
-export class DbToolError extends Error {
-  override readonly name = "DbToolError";
-  constructor(
-    message: string,
-    readonly stderr: string,
-  ) {
-    super(message);
-  }
-}
 
 export async function locateTool(tool: DbTool): Promise<string> {
   const path = await findExecutable(tool);

@@ -6,7 +6,8 @@
  */
 import { lstatSync, readdirSync, type BigIntStats } from "node:fs";
 import picomatch from "picomatch";
-import { ChangedError, DirFd } from "../safe-fs/dir-fd.js";
+import { ChangedError, SourcePathError } from "../errors.js";
+import { DirFd } from "../safe-fs/dir-fd.js";
 import { raceHook } from "../safe-fs/race-hook.js";
 
 export interface WalkItem {
@@ -48,7 +49,9 @@ export async function* walkTree(
   onProblem: (p: WalkProblem) => void,
 ): AsyncGenerator<WalkItem> {
   const rootStat = lstatSync(root, { bigint: true });
-  if (!rootStat.isDirectory()) throw new Error(`source path ${root} is not a directory`);
+  if (!rootStat.isDirectory()) {
+    throw new SourcePathError(`source path ${root} is not a directory`, "give the fs source a directory as its path (`pullback source add NODE SOURCE --type fs --path DIR`)");
+  }
   const dir = DirFd.openPath(root, rootStat);
   try {
     yield { path: "", at: dir.self, stat: rootStat };

@@ -1,5 +1,5 @@
 import forge from "node-forge";
-import { PkiError } from "./errors.js";
+import { PkiError } from "../errors.js";
 
 /**
  * Certificate signing requests let a node (or the master) keep its private key where it was made:

@@ -1,4 +1,5 @@
-export * from "./errors.js";
+// The class lives with the package's other errors; callers of the PKI find it here too.
+export { PkiError, type PkiErrorCode } from "../errors.js";
 export * from "./hints.js";
 export * from "./names.js";
 export * from "./roles.js";

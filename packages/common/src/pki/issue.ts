@@ -67,7 +67,7 @@ export function issueCertificate(spec: CertificateSpec): string {
     cert.setIssuer(issuerCert.subject.attributes);
     signingKey = forge.pki.privateKeyFromPem(spec.issuer.keyPem);
   } else {
-    if (!spec.selfSignKeyPem) throw new Error("issueCertificate: a self-signed certificate needs selfSignKeyPem");
+    if (!spec.selfSignKeyPem) throw new Error("internal error: issueCertificate: a self-signed certificate needs selfSignKeyPem — please report");
     cert.setIssuer(subject);
     signingKey = forge.pki.privateKeyFromPem(spec.selfSignKeyPem);
   }

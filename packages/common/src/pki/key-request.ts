@@ -1,5 +1,6 @@
 import { closeSync, existsSync, fchmodSync, fsyncSync, mkdirSync, openSync, readFileSync, writeFileSync, writeSync } from "node:fs";
 import { join } from "node:path";
+import { KeyExistsError } from "../errors.js";
 import { createCsr } from "./csr.js";
 import { generateRsaKeyPair } from "./keys.js";
 
@@ -17,7 +18,7 @@ export async function writeKeyRequest(dir: string, base: string, commonName: str
   mkdirSync(dir, { recursive: true, mode: 0o700 });
   const files = { key: join(dir, `${base}.key`), csr: join(dir, `${base}.csr`) };
   if (existsSync(files.key)) {
-    throw new Error(`${files.key} already exists: make the request from it with \`csr\`, or move it away to start over`);
+    throw new KeyExistsError(`${files.key} already exists`, "make the request from it with `csr`, or move it away to start over");
   }
   const keys = await generateRsaKeyPair(2048);
   writePrivateFile(files.key, keys.privateKeyPem);

@@ -1,6 +1,6 @@
 import { readFileSync } from "node:fs";
 import { X509Certificate, createPrivateKey, createPublicKey } from "node:crypto";
-import { PkiError } from "./errors.js";
+import { PkiError } from "../errors.js";
 import { hints } from "./hints.js";
 
 /**

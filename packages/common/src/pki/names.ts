@@ -1,4 +1,4 @@
-import { PkiError } from "./errors.js";
+import { PkiError } from "../errors.js";
 
 /**
  * Node names become the agent certificate's CN and DNS SAN, and the master matches them exactly, so

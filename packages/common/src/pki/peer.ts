@@ -1,5 +1,5 @@
 import type { PeerCertificate } from "node:tls";
-import { PkiError } from "./errors.js";
+import { PkiError } from "../errors.js";
 import { hints } from "./hints.js";
 import { normalizeSerial } from "./names.js";
 import { parseSubjectAltName, roleOf, type Role } from "./roles.js";

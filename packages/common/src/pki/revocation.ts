@@ -1,6 +1,6 @@
 import { X509Certificate, sign, verify } from "node:crypto";
 import { readFileSync } from "node:fs";
-import { PkiError } from "./errors.js";
+import { PkiError } from "../errors.js";
 import { hints } from "./hints.js";
 import { normalizeSerial } from "./names.js";
 import type { CertKeyPair } from "./issue.js";

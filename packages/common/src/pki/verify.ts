@@ -1,5 +1,5 @@
 import { X509Certificate } from "node:crypto";
-import { PkiError } from "./errors.js";
+import { PkiError } from "../errors.js";
 import { hints } from "./hints.js";
 import { parseCertificate } from "./load.js";
 import { normalizeSerial } from "./names.js";

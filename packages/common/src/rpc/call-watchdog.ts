@@ -1,5 +1,5 @@
 import * as grpc from "@grpc/grpc-js";
-import { RpcError } from "./errors.js";
+import { RpcError } from "../errors.js";
 
 export interface CallLimits {
   /** The call fails when the agent has given no sign of life (a message, or room to send) for this long. */

@@ -5,7 +5,8 @@ import { assertNodeName } from "../pki/names.js";
 import type { RevocationListFile } from "../pki/revocation.js";
 import { masterChannelCredentials } from "./credentials.js";
 import { CallWatchdog } from "./call-watchdog.js";
-import { RpcError, describeCallError, tlsRefusalError } from "./errors.js";
+import { RpcError } from "../errors.js";
+import { describeCallError, tlsRefusalError } from "./errors.js";
 import { closedAfterHandshake, explainRefusedMaster } from "./probe.js";
 import {
   AgentService,

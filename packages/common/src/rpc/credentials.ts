@@ -1,6 +1,6 @@
 import * as grpc from "@grpc/grpc-js";
 import { checkPeer } from "../pki/peer.js";
-import { PkiError } from "../pki/errors.js";
+import { PkiError } from "../errors.js";
 import type { TlsIdentity } from "../pki/identity.js";
 
 /**

@@ -1,16 +1,17 @@
 import type { Entry as ManifestEntry, EntryType } from "../manifest.js";
 import { permissionBits } from "../entry-rules.js";
+import { DAMAGED_MANIFEST_HINT, DamagedDataError, PEER_PROTOCOL_HINT } from "../errors.js";
 import type { Entry as WireEntry } from "./generated/agent.js";
 
 const ENTRY_TYPES: ReadonlySet<string> = new Set<EntryType>(["file", "dir", "symlink", "hardlink", "fifo", "chardev", "blockdev", "socket"]);
 
 export function hexToId(hex: string): Buffer {
-  if (!/^[0-9a-f]{64}$/.test(hex)) throw new Error(`not a chunk id: ${hex}`);
+  if (!/^[0-9a-f]{64}$/.test(hex)) throw new DamagedDataError(`not a chunk id: ${hex}`, DAMAGED_MANIFEST_HINT);
   return Buffer.from(hex, "hex");
 }
 
 export function idToHex(id: Uint8Array): string {
-  if (id.length !== 32) throw new Error(`chunk id must be 32 bytes, got ${id.length}`);
+  if (id.length !== 32) throw new DamagedDataError(`chunk id must be 32 bytes, got ${id.length}`, PEER_PROTOCOL_HINT);
   return Buffer.from(id.buffer, id.byteOffset, id.byteLength).toString("hex");
 }
 
@@ -43,7 +44,9 @@ export function entryToWire(e: ManifestEntry, unchanged = false): WireEntry {
  * Every other field is checked by checkEntry (entry-rules.ts) where the snapshot writer takes it.
  */
 export function entryFromWire(w: WireEntry): ManifestEntry {
-  if (!ENTRY_TYPES.has(w.type)) throw new Error(`entry ${JSON.stringify(w.path)} has unknown type ${JSON.stringify(w.type)}`);
+  if (!ENTRY_TYPES.has(w.type)) {
+    throw new DamagedDataError(`entry ${JSON.stringify(w.path)} has unknown type ${JSON.stringify(w.type)}`, PEER_PROTOCOL_HINT);
+  }
   const e: ManifestEntry = {
     path: w.path,
     type: w.type as EntryType,

@@ -1,34 +1,20 @@
-import * as grpc from "@grpc/grpc-js";
-
 /**
- * An error with a gRPC status code. Agent handlers throw it to choose the status the master sees
- * (anything else becomes INTERNAL); the master-side helpers throw it with the node named and a
- * remedy, never a bare "14 UNAVAILABLE".
+ * Turns what grpc-js reports on the master into an RpcError that names the node and says what to do.
+ * The class itself lives in ../errors.ts with the package's other errors.
  */
-export class RpcError extends Error {
-  override readonly name = "RpcError";
-  constructor(
-    readonly code: grpc.status,
-    message: string,
-  ) {
-    super(message);
-  }
-  /** grpc-js reads `code` and `details` from an error emitted on a server stream. */
-  get details(): string {
-    return this.message;
-  }
-}
+import * as grpc from "@grpc/grpc-js";
+import { RpcError } from "../errors.js";
 
 function isServiceError(e: unknown): e is grpc.ServiceError {
   return e instanceof Error && typeof (e as Partial<grpc.ServiceError>).code === "number";
 }
 
-/** Turns a grpc-js failure seen by the master into an operator-readable RpcError. */
 /** The agent closed the connection right after the handshake: it refused our certificate. */
 export function tlsRefusalError(node: string, address: string, explanation: string): RpcError {
   return new RpcError(grpc.status.UNAVAILABLE, `agent ${node} at ${address} refused the master's certificate: ${explanation}`);
 }
 
+/** Turns a grpc-js failure seen by the master into an operator-readable RpcError. */
 export function describeCallError(e: unknown, node: string, address: string): RpcError {
   if (e instanceof RpcError) return e;
   if (!isServiceError(e)) return new RpcError(grpc.status.UNKNOWN, `agent ${node} at ${address}: ${String(e)}`);
@@ -39,13 +25,14 @@ export function describeCallError(e: unknown, node: string, address: string): Rp
       if (/certificate has expired|not yet valid|unable to verify|self[- ]signed|unsupported certificate purpose|unable to get/i.test(details)) {
         return new RpcError(
           e.code,
-          `agent ${node} at ${address} presented a certificate this master refuses (${details}): re-enroll the node with \`pullback enroll ${node}\``,
+          `agent ${node} at ${address} presented a certificate this master refuses (${details})`,
+          `re-enroll the node with \`pullback enroll ${node}\``,
         );
       }
       // Our own refusals from checkServerIdentity already name the problem and the remedy.
       return new RpcError(e.code, `cannot reach agent ${node} at ${address}: ${details}`);
     case grpc.status.DEADLINE_EXCEEDED:
-      return new RpcError(e.code, `agent ${node} at ${address} did not answer in time: check that the agent runs and the port is reachable`);
+      return new RpcError(e.code, `agent ${node} at ${address} did not answer in time`, "check that the agent runs and the port is reachable");
     case grpc.status.PERMISSION_DENIED:
       return new RpcError(e.code, `agent ${node} refused the master: ${details}`);
     case grpc.status.RESOURCE_EXHAUSTED:

@@ -1,6 +1,6 @@
 import { connect } from "node:tls";
 import type { TlsIdentity } from "../pki/identity.js";
-import { PkiError } from "../pki/errors.js";
+import { PkiError } from "../errors.js";
 import { hints } from "../pki/hints.js";
 import { verifyCertificate } from "../pki/verify.js";
 

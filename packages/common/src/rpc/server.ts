@@ -2,10 +2,9 @@ import * as grpc from "@grpc/grpc-js";
 import type { Duplex } from "node:stream";
 import type { PeerCertificate } from "node:tls";
 import { checkPeer, type PeerIdentity } from "../pki/peer.js";
-import { PkiError } from "../pki/errors.js";
+import { PkiError, RpcError } from "../errors.js";
 import type { TlsIdentity } from "../pki/identity.js";
 import { agentServerCredentials } from "./credentials.js";
-import { RpcError } from "./errors.js";
 import {
   AgentService,
   type BackupRequest,
@@ -169,7 +168,7 @@ function bidi<In extends { msg: string }, Out, Start>(
         await writeMessage(duplex, accepted());
       },
       send: (msg) => {
-        if (!isAccepted) return Promise.reject(new Error(`${method}: send() before accept()`));
+        if (!isAccepted) return Promise.reject(new Error(`internal error: ${method}: send() before accept() — please report`));
         return writeMessage(duplex, msg);
       },
     };

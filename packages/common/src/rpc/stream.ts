@@ -1,4 +1,5 @@
 import type { Duplex } from "node:stream";
+import { CallEndedError } from "../errors.js";
 
 /**
  * Typed views over grpc-js's object-mode duplex streams. grpc-js types them generically but its
@@ -34,7 +35,7 @@ export function messageSource<T>(stream: Duplex): MessageSource<T> {
 /** Writes one message; resolves once the stream can take more, so a fast producer waits for the network. */
 export function writeMessage<T>(stream: Duplex, msg: T): Promise<void> {
   if (stream.destroyed || stream.writableEnded) {
-    return Promise.reject(new Error("cannot send: the call has already ended"));
+    return Promise.reject(new CallEndedError("cannot send: the call has already ended"));
   }
   if (stream.write(msg)) return Promise.resolve();
   return new Promise((resolve, reject) => {
@@ -46,7 +47,7 @@ export function writeMessage<T>(stream: Duplex, msg: T): Promise<void> {
       else resolve();
     };
     const onDrain = () => done();
-    const onClose = () => done(new Error("the call ended while waiting to send"));
+    const onClose = () => done(new CallEndedError("the call ended while waiting to send"));
     const onError = (e: Error) => done(e);
     stream.on("drain", onDrain);
     stream.on("close", onClose);

@@ -10,20 +10,9 @@
  * and a quota changed mid-backup applies from then on.
  */
 import type { Catalog, NodeRow } from "../catalog/index.js";
-import { formatBytes } from "../util/format-bytes.js";
+import { QuotaExceededError } from "../errors.js";
 
 const REFRESH_MS = 100;
-
-export class QuotaExceededError extends Error {
-  constructor(node: string, quota: number, usedElsewhere: number, sessionBytes: number) {
-    super(
-      `node ${node} is over its storage quota of ${formatBytes(quota)}: it used ${formatBytes(usedElsewhere)} without this backup, ` +
-        `which added ${formatBytes(sessionBytes)} before it was stopped. Earlier snapshots are intact; what this backup stored is freed by \`pullback gc\` once its grace period has passed. ` +
-        `Raise the quota (\`pullback node set ${node} --quota SIZE\`, or \`--quota none\`) or free space (\`pullback prune\`, then \`pullback gc\`), then run the backup again`,
-    );
-    this.name = "QuotaExceededError";
-  }
-}
 
 export class NodeQuota {
   private quota: number | null;

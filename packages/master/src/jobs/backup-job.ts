@@ -13,6 +13,7 @@ import { readManifest } from "../store/manifest-io.js";
 import { GC_LOCK } from "../gc/gc-lock.js";
 import { settleSessionChunks } from "../gc/session-chunks.js";
 import { NodeQuota } from "../backup/node-quota.js";
+import { ConcurrentChangeError, JobCancelledError, NotFoundError } from "../errors.js";
 
 export interface BackupJobResult {
   job: JobRow;
@@ -39,10 +40,15 @@ export async function runBackupJob(ctx: MasterContext, o: BackupJobOptions): Pro
   return executeBackupJob(ctx, job.id, o);
 }
 
+/** The job's signal fired: its reason (set by whoever cancelled it) is the message. */
+function cancelled(signal: AbortSignal, cause?: unknown): JobCancelledError {
+  return new JobCancelledError(String(signal.reason ?? "cancelled"), undefined, cause === undefined ? undefined : { cause });
+}
+
 async function checkSource(ctx: MasterContext, o: BackupJobOptions): Promise<void> {
   const catalog = await ctx.catalog();
   if (!(await catalog.sources.list(o.node)).some((s) => s.name === o.source)) {
-    throw new Error(`node ${o.node} has no source ${o.source}: add it with \`pullback source add ${o.node} ${o.source} --type fs --path DIR\``);
+    throw new NotFoundError(`node ${o.node} has no source ${o.source}`, `add it with \`pullback source add ${o.node} ${o.source} --type fs --path DIR\``);
   }
 }
 
@@ -55,9 +61,9 @@ export async function executeBackupJob(ctx: MasterContext, jobId: number, o: Bac
   let session: { nodeId: number; writer: SnapshotWriter; quota: NodeQuota } | undefined;
   try {
     const source = (await catalog.sources.list(o.node)).find((s) => s.name === o.source);
-    if (!source) throw new Error(`node ${o.node} has no source ${o.source} (removed since the job was queued?)`);
+    if (!source) throw new NotFoundError(`node ${o.node} has no source ${o.source} (removed since the job was queued?)`, "if it was removed by mistake, add it again with `pullback source add`");
     const node = await catalog.nodes.get(o.node);
-    if (!node) throw new Error(`no node ${o.node}: add it with \`pullback node add ${o.node} --address HOST:PORT\``);
+    if (!node) throw new NotFoundError(`no node ${o.node}`, `add it with \`pullback node add ${o.node} --address HOST:PORT\``);
     const plan = await planBackup(ctx.store, o.node, o.source, o.level);
     await catalog.jobs.start(job.id, plan.level);
     if (plan.note) {
@@ -96,7 +102,7 @@ export async function executeBackupJob(ctx: MasterContext, jobId: number, o: Bac
         },
       );
       for await (const ev of stream.events) {
-        if (o.signal?.aborted) throw new Error(String(o.signal.reason ?? "cancelled"));
+        if (o.signal?.aborted) throw cancelled(o.signal);
         if (ev.kind !== "warning") await writer.handle(ev);
         else {
           const line = writer.addWarning(ev.path, ev.message);
@@ -105,11 +111,11 @@ export async function executeBackupJob(ctx: MasterContext, jobId: number, o: Bac
       }
       const notKept = writer.warnings.summary();
       if (notKept) await catalog.jobs.appendLog(job.id, "warn", notKept);
-      if (o.signal?.aborted) throw new Error(String(o.signal.reason ?? "cancelled"));
+      if (o.signal?.aborted) throw cancelled(o.signal);
       writer.setBytesRead(stream.bytesRead());
     } catch (err) {
       // A closed link surfaces as a transport error; the operator needs the reason we closed it.
-      if (o.signal?.aborted) throw new Error(String(o.signal.reason ?? "cancelled"), { cause: err });
+      if (o.signal?.aborted) throw cancelled(o.signal, err);
       throw err;
     } finally {
       o.signal?.removeEventListener("abort", onAbort);
@@ -121,7 +127,7 @@ export async function executeBackupJob(ctx: MasterContext, jobId: number, o: Bac
       const candidates = await catalog.gc.allCandidates();
       for (const id of writer.referencedChunks()) {
         if (candidates.has(id) && !(await ctx.store.chunks.has(id))) {
-          throw new Error(`chunk ${id} was removed by garbage collection while this backup ran; run the backup again (it will send the chunk anew)`);
+          throw new ConcurrentChangeError(`chunk ${id} was removed by garbage collection while this backup ran; run the backup again (it will send the chunk anew)`);
         }
       }
       const sealed = await writer.seal();

@@ -1,5 +1,6 @@
 import type { CallLimits } from "@pullback/common/rpc/index";
 import type { NodeRow } from "../catalog/index.js";
+import { NodeSetupError } from "../errors.js";
 import type { MasterContext } from "../master-context.js";
 import { MasterPki } from "../pki/master-pki.js";
 import { GrpcLink } from "./grpc-link.js";
@@ -21,7 +22,7 @@ export function isLocal(node: NodeRow): boolean {
 export type SessionTimeouts = CallLimits;
 
 export function dialNode(ctx: MasterContext, node: NodeRow, timeouts: SessionTimeouts = {}): GrpcLink {
-  if (!node.address || isLocal(node)) throw new Error(`node ${node.name} has no agent address; set one with \`pullback node add ${node.name} --address HOST:PORT\``);
+  if (!node.address || isLocal(node)) throw new NodeSetupError(`node ${node.name} has no agent address`, `set one with \`pullback node add ${node.name} --address HOST:PORT\``);
   const pki = new MasterPki(ctx.home.pkiDir);
   return new GrpcLink(node.address, node.name, pki.masterIdentity(), pki.revocationList(), {
     idleMs: timeouts.idleMs ?? ctx.home.config.timeouts.idleSeconds * 1000,

@@ -21,20 +21,23 @@ import {
   type CallLimits,
   type InfoResponse,
 } from "@pullback/common/rpc/index";
-import { FILE_CHUNKING, isCodecName, WarningList, type BackupProgress, type CodecName, type SourceEvent } from "@pullback/common";
+import { FILE_CHUNKING, isCodecName, PEER_PROTOCOL_HINT, WarningList, type BackupProgress, type CodecName, type SourceEvent } from "@pullback/common";
 import type { TlsIdentity, RevocationListFile } from "@pullback/common/pki/index";
 import type { ChunkStore } from "../store/chunk-store.js";
 import { TaskPool } from "../util/task-pool.js";
 import type { BackupRequest, BackupStream, NodeLink, RemoteRestoreRequest, RemoteRestoreResult } from "./node-link.js";
+import { AgentProtocolError } from "../errors.js";
 import { sourceWireSpec } from "./source-config.js";
 import { MASTER_VERSION } from "../version.js";
 
+/** The agent stopped mid-session: its own log says why (a crash, a restart, a killed process). */
+const ENDED_EARLY_HINT = "check the agent's log on that node for why it stopped, then run the job again";
 
 export class GrpcLink implements NodeLink {
   private readonly client: AgentClient;
 
   constructor(address: string, nodeName: string, identity: TlsIdentity, revocationList: RevocationListFile, limits: CallLimits = {}) {
-    if (FILE_CHUNKING.maxSize > MAX_CHUNK_BYTES) throw new Error("chunker max size exceeds the wire's chunk limit");
+    if (FILE_CHUNKING.maxSize > MAX_CHUNK_BYTES) throw new Error("internal error: chunker max size exceeds the wire's chunk limit — please report");
     this.client = connectAgent(address, nodeName, identity, {
       masterVersion: MASTER_VERSION,
       revocationList,
@@ -100,7 +103,7 @@ export class GrpcLink implements NodeLink {
         for await (const m of session.messages) {
           switch (m.msg) {
             case "chunk": {
-              if (!isCodecName(m.chunk.codec)) throw new Error(`agent sent chunk ${idToHex(m.chunk.id)} with unknown codec ${m.chunk.codec}`);
+              if (!isCodecName(m.chunk.codec)) throw new AgentProtocolError(`agent sent chunk ${idToHex(m.chunk.id)} with unknown codec ${m.chunk.codec}`, PEER_PROTOCOL_HINT);
               yield { kind: "chunk", id: idToHex(m.chunk.id), codec: m.chunk.codec as CodecName, plainLen: m.chunk.plainLength, data: Buffer.from(m.chunk.data) };
               // The writer has stored it: return the credit.
               await session.send({ msg: "ack", ack: { chunkIds: [m.chunk.id], bytes: m.chunk.data.length } });
@@ -126,11 +129,11 @@ export class GrpcLink implements NodeLink {
               finished = true;
               break;
             case "accepted":
-              throw new Error("agent sent accepted twice");
+              throw new AgentProtocolError("agent sent accepted twice", PEER_PROTOCOL_HINT);
           }
           if (finished) break;
         }
-        if (!finished) throw new Error(`agent ${client.nodeName} ended the backup without finishing it`);
+        if (!finished) throw new AgentProtocolError(`agent ${client.nodeName} ended the backup without finishing it`, ENDED_EARLY_HINT);
         session.end();
       } finally {
         if (!finished) session.cancel();
@@ -197,7 +200,7 @@ export class GrpcLink implements NodeLink {
       session.cancel();
       throw err;
     }
-    if (!done) throw new Error(`agent ${this.client.nodeName} ended the restore without reporting it done`);
+    if (!done) throw new AgentProtocolError(`agent ${this.client.nodeName} ended the restore without reporting it done`, ENDED_EARLY_HINT);
     return { entries: done.entries, bytesWritten: done.bytesWritten, errors: warnings.lines(), special: special.lines() };
   }
 

@@ -5,6 +5,7 @@
  */
 import { z } from "zod";
 import type { JsonObject, SourceType } from "../catalog/index.js";
+import { NodeSetupError } from "../errors.js";
 
 const fsConfig = z.object({ path: z.string().startsWith("/", "must be an absolute path"), excludes: z.array(z.string()).default([]) });
 export type FsSourceConfig = z.infer<typeof fsConfig>;
@@ -21,8 +22,9 @@ export type DbSourceConfig = z.infer<typeof dbConfig>;
 
 function parse<T>(schema: z.ZodType<T>, cfg: JsonObject, what: string): T {
   const r = schema.safeParse(cfg);
-  if (!r.success) throw new Error(`${what} source config is invalid: ${r.error.issues.map((i) => `${i.path.join(".")}: ${i.message}`).join("; ")}`);
-  return r.data;
+  if (r.success) return r.data;
+  const problems = r.error.issues.map((i) => `${i.path.join(".")}: ${i.message}`).join("; ");
+  throw new NodeSetupError(`${what} source config is invalid: ${problems}`, "correct it and add the source again with `pullback source add`");
 }
 
 export function fsSourceConfig(cfg: JsonObject): FsSourceConfig {
@@ -47,5 +49,5 @@ export function sourceWireSpec(type: SourceType, cfg: JsonObject): { path: strin
     if (c.globals !== undefined) params.globals = String(c.globals);
     return { path: "", excludes: [], params };
   }
-  throw new Error(`source type ${type} is not supported yet`);
+  throw new Error(`internal error: source type ${type} is not supported yet — please report`);
 }

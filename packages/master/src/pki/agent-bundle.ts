@@ -9,6 +9,7 @@ import { randomBytes } from "node:crypto";
 import { closeSync, existsSync, fchmodSync, fsyncSync, mkdirSync, mkdtempSync, openSync, renameSync, rmSync, unlinkSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { basename, dirname, join } from "node:path";
+import { BundleExistsError, BundleWriteError } from "../errors.js";
 
 export interface BundleContents {
   agentYaml: string;
@@ -17,10 +18,6 @@ export interface BundleContents {
   /** Absent when the node made its own key (CSR enrollment): the key never left the node. */
   keyPem: string | null;
   revocationsJson: string;
-}
-
-export class BundleExistsError extends Error {
-  override readonly name = "BundleExistsError";
 }
 
 /** Writes the bundle at `path`; `force` replaces an existing file by renaming a new one over it. */
@@ -39,7 +36,7 @@ export function writeAgentBundle(path: string, contents: BundleContents, opts: {
     try {
       fchmodSync(fd, 0o600);
       const r = spawnSync("tar", ["-czf", "-", "-C", staging, "agent.yaml", "pki"], { stdio: ["ignore", fd, "pipe"], encoding: "utf8" });
-      if (r.status !== 0) throw new Error(`cannot write ${path}: tar failed: ${r.stderr || r.error?.message || `exit ${r.status}`}`);
+      if (r.status !== 0) throw new BundleWriteError(`cannot write ${path}: tar failed: ${r.stderr || r.error?.message || `exit ${r.status}`}`, "check that tar is installed and the disk has room");
       fsyncSync(fd);
     } catch (e) {
       closeSync(fd);
@@ -54,7 +51,7 @@ export function writeAgentBundle(path: string, contents: BundleContents, opts: {
 }
 
 function existsError(path: string): BundleExistsError {
-  return new BundleExistsError(`${path} already exists; it was left untouched: remove it, choose another --out, or pass --force to replace it`);
+  return new BundleExistsError(`${path} already exists; it was left untouched`, "remove it, choose another --out, or pass --force to replace it");
 }
 
 /**
@@ -70,6 +67,6 @@ function openExclusive(target: string, path: string): number {
     return openSync(target, "wx", 0o600);
   } catch (e) {
     if ((e as NodeJS.ErrnoException).code === "EEXIST") throw existsError(path);
-    throw new Error(`cannot create ${path}: ${(e as Error).message}`);
+    throw new BundleWriteError(`cannot create ${path}: ${(e as Error).message}`, "check that its directory exists and is writable, or choose another --out");
   }
 }

@@ -21,6 +21,7 @@ import {
   type CertKeyPair,
   type RevocationListFile,
 } from "@pullback/common/pki/index";
+import { NotFoundError } from "../errors.js";
 
 export interface IssuedRecord {
   node: string;
@@ -142,7 +143,7 @@ export class CaDirectory {
       .filter((r) => r.node === nodeOrSerial || r.serial.toLowerCase() === target)
       .map((r) => r.serial);
     if (serials.length === 0 && /^[0-9a-f]{8,}$/i.test(nodeOrSerial)) serials.push(nodeOrSerial);
-    if (serials.length === 0) throw new Error(`no certificate was issued to ${nodeOrSerial}; \`pullback enroll\` records every serial it issues`);
+    if (serials.length === 0) throw new NotFoundError(`no certificate was issued to ${nodeOrSerial}`, "give a node name or serial that `pullback enroll` issued (it records every serial it issues)");
     this.revokeSerials(serials);
     return serials;
   }

@@ -2,7 +2,7 @@ import { readFileSync } from "node:fs";
 import { resolve } from "node:path";
 import { assertNodeName } from "@pullback/common/pki/index";
 import { openHome } from "../../home/master-home.js";
-import { BundleExistsError } from "../../pki/agent-bundle.js";
+import { BundleExistsError } from "../../errors.js";
 import { enrollWithBundle } from "../../pki/enroll-bundle.js";
 import type { NodeCredential } from "../../pki/enrollment.js";
 import { MasterPki } from "../../pki/master-pki.js";
