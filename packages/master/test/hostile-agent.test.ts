@@ -7,22 +7,17 @@ import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
 import { randomBytes } from "node:crypto";
 import type { SnapshotRecord } from "@pullback/common";
-import { Testbed } from "./support/testbed.js";
-import { ref, startHostileAgent, type HostileAgent } from "./support/hostile-agent.js";
+import type { Testbed } from "./support/testbed.js";
+import { closeHostileTestbed, hostileTestbed, ref, type HostileAgent } from "./support/hostile-agent.js";
 
 let tb: Testbed;
 let agent: HostileAgent;
 
 before(async () => {
-  tb = await Testbed.create();
-  agent = await startHostileAgent(tb, "evil");
-  tb.ok(["source", "add", "evil", "home", "--path", "/home"]);
+  ({ tb, agent } = await hostileTestbed());
 });
 
-after(async () => {
-  await agent?.close();
-  await tb?.destroy();
-});
+after(() => closeHostileTestbed(tb, agent));
 
 test("a scripted node that behaves produces a snapshot that lists what it sent", async () => {
   const data = randomBytes(100_000);

@@ -13,22 +13,17 @@ import { chunkId, MAX_TIME_NS, MIN_TIME_NS, type Entry, type SnapshotRecord } fr
 import type { wire } from "@pullback/common/rpc/index";
 import { Store } from "../src/store/store.js";
 import { ManifestWriter } from "../src/store/manifest-io.js";
-import { Testbed } from "./support/testbed.js";
-import { ref, startHostileAgent, type HostileAgent } from "./support/hostile-agent.js";
+import type { Testbed } from "./support/testbed.js";
+import { closeHostileTestbed, hostileTestbed, ref, type HostileAgent } from "./support/hostile-agent.js";
 
 let tb: Testbed;
 let evil: HostileAgent;
 
 before(async () => {
-  tb = await Testbed.create();
-  evil = await startHostileAgent(tb, "evil");
-  tb.ok(["source", "add", "evil", "home", "--path", "/home"]);
+  ({ tb, agent: evil } = await hostileTestbed());
 });
 
-after(async () => {
-  await evil?.close();
-  await tb?.destroy();
-});
+after(() => closeHostileTestbed(tb, evil));
 
 type WireEntry = Partial<wire.Entry> & { path: string };
 

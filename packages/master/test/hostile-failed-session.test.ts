@@ -10,8 +10,8 @@ import pg from "pg";
 import type { SnapshotRecord } from "@pullback/common";
 import type { NodeRow } from "../src/catalog/index.js";
 import type { GcResult } from "../src/gc/garbage-collector.js";
-import { Testbed } from "./support/testbed.js";
-import { ref, startHostileAgent, type HostileAgent, type HostileBackup } from "./support/hostile-agent.js";
+import type { Testbed } from "./support/testbed.js";
+import { closeHostileTestbed, hostileTestbed, ref, type HostileAgent, type HostileBackup } from "./support/hostile-agent.js";
 import { chunkFileBytes } from "./support/store-size.js";
 
 const MiB = 1024 * 1024;
@@ -21,15 +21,10 @@ let tb: Testbed;
 let agent: HostileAgent;
 
 before(async () => {
-  tb = await Testbed.create();
-  agent = await startHostileAgent(tb, "evil");
-  tb.ok(["source", "add", "evil", "home", "--path", "/home"]);
+  ({ tb, agent } = await hostileTestbed());
 });
 
-after(async () => {
-  await agent?.close();
-  await tb?.destroy();
-});
+after(() => closeHostileTestbed(tb, agent));
 
 function randomChunks(): Buffer[] {
   return Array.from({ length: CHUNKS }, () => randomBytes(MiB));

@@ -8,8 +8,8 @@ import { randomBytes } from "node:crypto";
 import type { SnapshotRecord } from "@pullback/common";
 import type { JobRow, NodeRow } from "../src/catalog/index.js";
 import type { GcResult } from "../src/gc/garbage-collector.js";
-import { Testbed } from "./support/testbed.js";
-import { ref, startHostileAgent, type HostileAgent, type HostileBackup } from "./support/hostile-agent.js";
+import type { Testbed } from "./support/testbed.js";
+import { closeHostileTestbed, hostileTestbed, ref, type HostileAgent, type HostileBackup } from "./support/hostile-agent.js";
 import { chunkFileBytes } from "./support/store-size.js";
 
 const MiB = 1024 * 1024;
@@ -18,15 +18,10 @@ let tb: Testbed;
 let agent: HostileAgent;
 
 before(async () => {
-  tb = await Testbed.create();
-  agent = await startHostileAgent(tb, "greedy");
-  tb.ok(["source", "add", "greedy", "home", "--path", "/home"]);
+  ({ tb, agent } = await hostileTestbed("greedy"));
 });
 
-after(async () => {
-  await agent?.close();
-  await tb?.destroy();
-});
+after(() => closeHostileTestbed(tb, agent));
 
 /** Sends the chunks then one file per chunk; counts the chunks the master took before it stopped. */
 async function sendFiles(b: HostileBackup, chunks: Buffer[], sent: { chunks: number }): Promise<void> {

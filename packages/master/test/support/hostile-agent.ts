@@ -21,7 +21,7 @@ import {
   type RestoreSession,
   type wire,
 } from "@pullback/common/rpc/index";
-import type { Testbed } from "./testbed.js";
+import { Testbed } from "./testbed.js";
 
 /** What the master told the "agent" before it started sending. */
 export interface MasterIndex {
@@ -156,4 +156,18 @@ async function runBackupScript(s: BackupSession, script: BackupScript): Promise<
   // Like the real agent: ending the call while the master still acknowledges the last chunks would
   // make its next ack a write after end. Wait for its half-close (bounded).
   await Promise.race([acks, new Promise((r) => setTimeout(r, 60_000).unref())]);
+}
+
+/** The usual attack setup: a fresh testbed, one compromised node and a file source `home` on it. */
+export async function hostileTestbed(node = "evil"): Promise<{ tb: Testbed; agent: HostileAgent }> {
+  const tb = await Testbed.create();
+  const agent = await startHostileAgent(tb, node);
+  tb.ok(["source", "add", node, "home", "--path", "/home"]);
+  return { tb, agent };
+}
+
+/** Undoes hostileTestbed(); either may be missing when its setup failed. */
+export async function closeHostileTestbed(tb: Testbed | undefined, agent: HostileAgent | undefined): Promise<void> {
+  await agent?.close();
+  await tb?.destroy();
 }
