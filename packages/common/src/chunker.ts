@@ -112,6 +112,8 @@ export function chunkBuffer(size: ChunkerParams): Buffer {
  * Splits the input produced by `fill` into data chunks and holes, in order. Offsets are positions
  * in the input. Memory stays bounded by the one buffer whatever the input size.
  */
+// Kept whole (68 lines): the per-block hot loop; its four cursors (pendStart, scanned, filled, base)
+// change together, and splitting them across calls would add a call or an object per block.
 export async function* chunkStream(fill: FillFn, opts: ChunkStreamOptions): AsyncGenerator<ChunkPiece> {
   const p = opts.params;
   const buf = opts.buffer ?? chunkBuffer(p);

@@ -76,7 +76,11 @@ export interface AgentClient {
  */
 export function connectAgent(address: string, expectedNodeName: string, id: TlsIdentity, opts: ConnectOptions): AgentClient {
   assertNodeName(expectedNodeName);
-  const client = new grpc.Client(address, masterChannelCredentials(id, expectedNodeName), {
+  return new AgentChannel(address, expectedNodeName, id, opts);
+}
+
+function channelOptions(expectedNodeName: string): grpc.ChannelOptions {
+  return {
     // SNI and the name handed to checkServerIdentity are the node name, not the address.
     "grpc.ssl_target_name_override": expectedNodeName,
     "grpc.default_authority": expectedNodeName,
@@ -89,66 +93,132 @@ export function connectAgent(address: string, expectedNodeName: string, id: TlsI
     "grpc.initial_reconnect_backoff_ms": 1_000,
     "grpc.max_reconnect_backoff_ms": 30_000,
     "grpc.enable_retries": 0,
-  });
-  const ourVersion = opts.protocolVersion ?? PROTOCOL_VERSION;
-  const fail = (e: unknown) => describeCallError(e, expectedNodeName, address);
-  /** Like fail(), but asks the agent's TLS stack why it dropped us when grpc-js cannot tell. */
-  const failDiagnosed = async (e: unknown): Promise<RpcError> => {
-    const err = fail(e);
-    if (err.code !== grpc.status.UNAVAILABLE || !/Failed to connect|Connection dropped|ECONNRESET/i.test(err.message)) return err;
-    if (!(await closedAfterHandshake(address, expectedNodeName, id))) return err;
-    return tlsRefusalError(expectedNodeName, address, explainRefusedMaster(id, expectedNodeName));
   };
+}
 
-  const checkAgentProtocol = (version: number, agentVersion: string) => {
+class AgentChannel implements AgentClient {
+  private readonly client: grpc.Client;
+  private readonly ourVersion: number;
+  // close() cancels these: a call still waiting for a node that never answers its handshake would
+  // otherwise outlive the client, and the job that started it would never end.
+  private readonly active = new Set<{ cancel(): void }>();
+
+  constructor(
+    readonly address: string,
+    readonly nodeName: string,
+    private readonly id: TlsIdentity,
+    private readonly opts: ConnectOptions,
+  ) {
+    this.client = new grpc.Client(address, masterChannelCredentials(id, nodeName), channelOptions(nodeName));
+    this.ourVersion = opts.protocolVersion ?? PROTOCOL_VERSION;
+  }
+
+  info(): Promise<InfoResponse> {
+    return new Promise<InfoResponse>((resolve, reject) => {
+      const req = {
+        protocolVersion: this.ourVersion,
+        masterVersion: this.opts.masterVersion,
+        revocationList: this.opts.revocationList ? JSON.stringify(this.opts.revocationList) : "",
+      };
+      const m = AgentService.info;
+      this.client.makeUnaryRequest(
+        m.path,
+        m.requestSerialize,
+        m.responseDeserialize,
+        req,
+        new grpc.Metadata(),
+        { deadline: Date.now() + (this.opts.infoDeadlineMs ?? INFO_DEADLINE_MS) },
+        (err, res) => {
+          if (err || !res) {
+            void this.failDiagnosed(err ?? new Error("empty Info response")).then(reject);
+            return;
+          }
+          try {
+            this.checkAgentProtocol(res.protocolVersion, res.agentVersion);
+            resolve(res);
+          } catch (e) {
+            reject(this.fail(e));
+          }
+        },
+      );
+    });
+  }
+
+  backup(start: Omit<BackupStart, "protocolVersion">): Promise<BackupClientSession> {
+    return this.open<BackupRequest, BackupResponse>(
+      AgentService.backup.path,
+      AgentService.backup.requestSerialize,
+      AgentService.backup.responseDeserialize,
+      { msg: "start", start: { ...start, protocolVersion: this.ourVersion } },
+      (m) => (m.msg === "accepted" ? m.accepted : undefined),
+    );
+  }
+
+  restore(start: Omit<RestoreStart, "protocolVersion">): Promise<RestoreClientSession> {
+    return this.open<RestoreRequest, RestoreResponse>(
+      AgentService.restore.path,
+      AgentService.restore.requestSerialize,
+      AgentService.restore.responseDeserialize,
+      { msg: "start", start: { ...start, protocolVersion: this.ourVersion } },
+      (m) => (m.msg === "accepted" ? m.accepted : undefined),
+    );
+  }
+
+  close(): void {
+    for (const call of this.active) call.cancel();
+    this.active.clear();
+    this.client.close();
+  }
+
+  private fail(e: unknown): RpcError {
+    return describeCallError(e, this.nodeName, this.address);
+  }
+
+  /** Like fail(), but asks the agent's TLS stack why it dropped us when grpc-js cannot tell. */
+  private async failDiagnosed(e: unknown): Promise<RpcError> {
+    const err = this.fail(e);
+    if (err.code !== grpc.status.UNAVAILABLE || !/Failed to connect|Connection dropped|ECONNRESET/i.test(err.message)) return err;
+    if (!(await closedAfterHandshake(this.address, this.nodeName, this.id))) return err;
+    return tlsRefusalError(this.nodeName, this.address, explainRefusedMaster(this.id, this.nodeName));
+  }
+
+  private checkAgentProtocol(version: number, agentVersion: string): void {
     if (version < MIN_PROTOCOL_VERSION) {
       throw new RpcError(
         grpc.status.FAILED_PRECONDITION,
-        `agent ${expectedNodeName} (${agentVersion || "unknown version"}) speaks protocol ${version}, this master needs ${MIN_PROTOCOL_VERSION}..${PROTOCOL_VERSION}: upgrade the agent`,
+        `agent ${this.nodeName} (${agentVersion || "unknown version"}) speaks protocol ${version}, this master needs ${MIN_PROTOCOL_VERSION}..${PROTOCOL_VERSION}: upgrade the agent`,
       );
     }
-  };
+  }
 
-  // close() cancels these: a call still waiting for a node that never answers its handshake would
-  // otherwise outlive the client, and the job that started it would never end.
-  const active = new Set<{ cancel(): void }>();
-
-  async function open<Out, In extends { msg: string }>(
+  /** Starts a bidi call and waits for the agent's Accepted; the session it returns is watched for idleness. */
+  private async open<Out, In extends { msg: string }>(
     path: string,
     serialize: (m: Out) => Buffer,
     deserialize: (b: Buffer) => In,
     startMsg: Out,
     acceptedOf: (m: In) => Accepted | undefined,
   ): Promise<ClientSession<Out, In>> {
-    const call = client.makeBidiStreamRequest<Out, In>(path, serialize, deserialize, new grpc.Metadata());
-    const watchdog = new CallWatchdog(expectedNodeName, { idleMs: opts.idleTimeoutMs ?? DEFAULT_IDLE_TIMEOUT_MS, deadlineMs: opts.sessionDeadlineMs }, () => call.cancel());
-    active.add(call);
+    const call = this.client.makeBidiStreamRequest<Out, In>(path, serialize, deserialize, new grpc.Metadata());
+    const watchdog = new CallWatchdog(this.nodeName, { idleMs: this.opts.idleTimeoutMs ?? DEFAULT_IDLE_TIMEOUT_MS, deadlineMs: this.opts.sessionDeadlineMs }, () => call.cancel());
+    this.active.add(call);
     call.on("status", () => {
       watchdog.stop();
-      active.delete(call);
+      this.active.delete(call);
     });
     const duplex = call as unknown as Duplex;
-    const raw = messageSource<In>(duplex);
     // Every read and write failure is reported with the node and a remedy; once the watchdog cut
     // the call, with its reason rather than grpc-js's "Cancelled on client".
-    const failCall = (e: unknown) => watchdog.reason ?? fail(e);
-    const messages: MessageSource<In> = {
-      next: () => watchdog.watch(raw.next()).catch((e: unknown) => Promise.reject(failCall(e))),
-      [Symbol.asyncIterator]: () => ({
-        next: async () => {
-          const v = await messages.next();
-          return v === undefined ? { done: true as const, value: undefined } : { done: false as const, value: v };
-        },
-      }),
-    };
+    const failCall = (e: unknown) => watchdog.reason ?? this.fail(e);
+    const messages = watchedMessages(messageSource<In>(duplex), watchdog, failCall);
     try {
       await watchdog.watch(writeMessage(duplex, startMsg));
       const first = await messages.next();
       const accepted = first === undefined ? undefined : acceptedOf(first);
       if (!accepted) {
-        throw new RpcError(grpc.status.INTERNAL, `agent ${expectedNodeName} answered ${first?.msg ?? "nothing"} instead of accepted`);
+        throw new RpcError(grpc.status.INTERNAL, `agent ${this.nodeName} answered ${first?.msg ?? "nothing"} instead of accepted`);
       }
-      checkAgentProtocol(accepted.protocolVersion, accepted.agentVersion);
+      this.checkAgentProtocol(accepted.protocolVersion, accepted.agentVersion);
       return {
         accepted,
         messages,
@@ -162,62 +232,21 @@ export function connectAgent(address: string, expectedNodeName: string, id: TlsI
     } catch (e) {
       watchdog.stop();
       call.cancel();
-      throw watchdog.reason ?? (await failDiagnosed(e));
+      throw watchdog.reason ?? (await this.failDiagnosed(e));
     }
   }
+}
 
-  return {
-    nodeName: expectedNodeName,
-    address,
-    info: () =>
-      new Promise<InfoResponse>((resolve, reject) => {
-        const req = {
-          protocolVersion: ourVersion,
-          masterVersion: opts.masterVersion,
-          revocationList: opts.revocationList ? JSON.stringify(opts.revocationList) : "",
-        };
-        const m = AgentService.info;
-        client.makeUnaryRequest(
-          m.path,
-          m.requestSerialize,
-          m.responseDeserialize,
-          req,
-          new grpc.Metadata(),
-          { deadline: Date.now() + (opts.infoDeadlineMs ?? INFO_DEADLINE_MS) },
-          (err, res) => {
-            if (err || !res) {
-              void failDiagnosed(err ?? new Error("empty Info response")).then(reject);
-              return;
-            }
-            try {
-              checkAgentProtocol(res.protocolVersion, res.agentVersion);
-              resolve(res);
-            } catch (e) {
-              reject(fail(e));
-            }
-          },
-        );
-      }),
-    backup: (start) =>
-      open<BackupRequest, BackupResponse>(
-        AgentService.backup.path,
-        AgentService.backup.requestSerialize,
-        AgentService.backup.responseDeserialize,
-        { msg: "start", start: { ...start, protocolVersion: ourVersion } },
-        (m) => (m.msg === "accepted" ? m.accepted : undefined),
-      ),
-    restore: (start) =>
-      open<RestoreRequest, RestoreResponse>(
-        AgentService.restore.path,
-        AgentService.restore.requestSerialize,
-        AgentService.restore.responseDeserialize,
-        { msg: "start", start: { ...start, protocolVersion: ourVersion } },
-        (m) => (m.msg === "accepted" ? m.accepted : undefined),
-      ),
-    close: () => {
-      for (const call of active) call.cancel();
-      active.clear();
-      client.close();
-    },
+/** The call's messages, each read under the watchdog, failures described by `failCall`. */
+function watchedMessages<In>(raw: MessageSource<In>, watchdog: CallWatchdog, failCall: (e: unknown) => Error): MessageSource<In> {
+  const messages: MessageSource<In> = {
+    next: () => watchdog.watch(raw.next()).catch((e: unknown) => Promise.reject(failCall(e))),
+    [Symbol.asyncIterator]: () => ({
+      next: async () => {
+        const v = await messages.next();
+        return v === undefined ? { done: true as const, value: undefined } : { done: false as const, value: v };
+      },
+    }),
   };
+  return messages;
 }

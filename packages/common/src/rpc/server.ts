@@ -192,25 +192,7 @@ export async function createAgentServer(handlers: AgentHandlers, id: TlsIdentity
 
   server.addService(AgentService, {
     info: (call: grpc.ServerUnaryCall<InfoRequest, InfoResponse>, cb: grpc.sendUnaryData<InfoResponse>) => {
-      void (async () => {
-        const peer = peerOf(call, id);
-        const req = call.request;
-        const bad = protocolError(req.protocolVersion, opts.agentVersion);
-        if (bad) {
-          opts.onRefused?.(bad.message, peer.address);
-          throw bad;
-        }
-        if (req.revocationList) {
-          // A bad list is the master's problem, not a reason to fail Info: report and keep ours.
-          try {
-            if (id.revocations.adopt(req.revocationList)) opts.onRevocationListAdopted?.(req.revocationList);
-          } catch (e) {
-            opts.onHandlerError?.(e, "Info(revocation list)");
-          }
-        }
-        const facts = await handlers.info(req, peer);
-        return { ...facts, protocolVersion: PROTOCOL_VERSION, minProtocolVersion: MIN_PROTOCOL_VERSION, maxMessageBytes: MAX_MESSAGE_BYTES };
-      })().then(
+      void answerInfo(call, handlers, id, opts).then(
         (res) => cb(null, res),
         (e: unknown) => cb(toStatus(e, "Info", opts.onHandlerError)),
       );
@@ -247,4 +229,28 @@ export async function createAgentServer(handlers: AgentHandlers, id: TlsIdentity
     close: () => new Promise<void>((resolve) => server.tryShutdown(() => resolve())),
     forceClose: () => server.forceShutdown(),
   };
+}
+
+/**
+ * Info: checks the protocol, adopts the master's revocation list if it is newer, and adds what the
+ * wrapper owns (protocol range, message limit) to the handler's facts.
+ */
+async function answerInfo(call: grpc.ServerUnaryCall<InfoRequest, InfoResponse>, handlers: AgentHandlers, id: TlsIdentity, opts: AgentServerOptions): Promise<InfoResponse> {
+  const peer = peerOf(call, id);
+  const req = call.request;
+  const bad = protocolError(req.protocolVersion, opts.agentVersion);
+  if (bad) {
+    opts.onRefused?.(bad.message, peer.address);
+    throw bad;
+  }
+  if (req.revocationList) {
+    // A bad list is the master's problem, not a reason to fail Info: report and keep ours.
+    try {
+      if (id.revocations.adopt(req.revocationList)) opts.onRevocationListAdopted?.(req.revocationList);
+    } catch (e) {
+      opts.onHandlerError?.(e, "Info(revocation list)");
+    }
+  }
+  const facts = await handlers.info(req, peer);
+  return { ...facts, protocolVersion: PROTOCOL_VERSION, minProtocolVersion: MIN_PROTOCOL_VERSION, maxMessageBytes: MAX_MESSAGE_BYTES };
 }

@@ -17,11 +17,14 @@ import {
   KNOWN_CHUNKS_PER_BATCH,
   MAX_CHUNK_BYTES,
   type AgentClient,
+  type BackupClientSession,
+  type BackupStart,
   type BaseFile,
   type CallLimits,
   type InfoResponse,
+  type RestoreClientSession,
 } from "@pullback/common/rpc/index";
-import { FILE_CHUNKING, isCodecName, PEER_PROTOCOL_HINT, WarningList, type BackupProgress, type CodecName, type SourceEvent } from "@pullback/common";
+import { FILE_CHUNKING, isCodecName, PEER_PROTOCOL_HINT, WarningList, type BackupProgress, type CodecName, type PriorFile, type SourceEvent } from "@pullback/common";
 import type { TlsIdentity, RevocationListFile } from "@pullback/common/pki/index";
 import type { ChunkStore } from "../store/chunk-store.js";
 import { TaskPool } from "../util/task-pool.js";
@@ -56,50 +59,12 @@ export class GrpcLink implements NodeLink {
     const wire = sourceWireSpec(req.sourceType, req.config);
     async function* events(): AsyncGenerator<SourceEvent> {
       const prior = req.prior ? [...req.prior] : [];
-      const session = await client.backup({
-        jobId: randomUUID(),
-        source: {
-          name: req.sourceName,
-          type: req.sourceType,
-          path: wire.path,
-          excludes: wire.excludes,
-          level: req.level,
-          codec: req.codec.name,
-          codecLevel: req.codec.level ?? 0,
-          hook: "",
-          params: wire.params,
-        },
-        knownChunkCount: req.knownChunks.size,
-        baseFileCount: prior.length,
-        windowBytes: DEFAULT_WINDOW_BYTES,
-        maxChunkBytes: MAX_CHUNK_BYTES,
-      });
+      const session = await client.backup(backupStart(req, wire, prior.length));
       let finished = false;
       try {
-        let batch: Buffer[] = [];
-        for (const id of req.knownChunks) {
-          batch.push(hexToId(id));
-          if (batch.length === KNOWN_CHUNKS_PER_BATCH) {
-            await session.send({ msg: "knownChunks", knownChunks: { ids: batch } });
-            batch = [];
-          }
-        }
-        if (batch.length) await session.send({ msg: "knownChunks", knownChunks: { ids: batch } });
-        let files: BaseFile[] = [];
-        let size = 0;
-        for (const [path, f] of prior) {
-          files.push({ path, size: f.size, mtimeNs: f.mtimeNs, ctimeNs: f.ctimeNs, ino: f.ino });
-          size += path.length + 64;
-          if (size >= BASE_FILES_BATCH_BYTES) {
-            await session.send({ msg: "baseFiles", baseFiles: { files } });
-            files = [];
-            size = 0;
-          }
-        }
-        if (files.length) await session.send({ msg: "baseFiles", baseFiles: { files } });
-        await session.send({ msg: "indexComplete", indexComplete: {} });
-
+        await sendIndex(session, req.knownChunks, prior);
         const progress: BackupProgress = { files: 0, bytesRead: 0, currentPath: "" };
+        // The message loop stays here, not in a helper generator: one more layer would cost every chunk.
         for await (const m of session.messages) {
           switch (m.msg) {
             case "chunk": {
@@ -154,54 +119,19 @@ export class GrpcLink implements NodeLink {
       params: req.params ?? {},
     });
     const window = new CreditWindow(Number(session.accepted.windowBytes) || DEFAULT_WINDOW_BYTES);
-    const warnings = new WarningList();
-    const special = new WarningList();
-    let done: { entries: number; bytesWritten: number } | undefined;
-    const replies = (async () => {
-      for await (const m of session.messages) {
-        if (m.msg === "ack") window.release(m.ack.bytes);
-        else if (m.msg === "warning") (m.warning.code === "special" ? special : warnings).add(m.warning.message.startsWith(m.warning.path) ? "" : m.warning.path, m.warning.message);
-        else if (m.msg === "progress") req.onProgress?.({ files: m.progress.entriesDone, bytesWritten: m.progress.bytesWritten });
-        else if (m.msg === "done") done = m.done;
-      }
-    })();
-    replies.catch((e: unknown) => window.fail(e as Error));
-
-    const pool = new TaskPool(req.concurrency ?? 8);
-    let sendChain = Promise.resolve();
+    const replies = new RestoreReplies(session, window, req.onProgress);
     try {
-      for await (const e of req.entries) {
-        await session.send({ msg: "entry", entry: entryToWire(e) });
-        for (const c of e.chunks ?? []) {
-          // Reads run in parallel; sends are serialised, in whatever order reads finish.
-          await pool.run(async () => {
-            let raw: { codec: CodecName; plainLen: number; data: Buffer };
-            let error = "";
-            try {
-              raw = await req.store.readRaw(c.id);
-            } catch (err) {
-              raw = { codec: "none", plainLen: c.len, data: Buffer.alloc(0) };
-              error = (err as Error).message;
-            }
-            await window.acquire(raw.data.length);
-            sendChain = sendChain.then(() =>
-              session.send({ msg: "chunk", chunk: { id: hexToId(c.id), plainLength: raw.plainLen, codec: raw.codec, data: raw.data, error } }),
-            );
-            await sendChain;
-          });
-        }
-      }
-      await pool.drain();
-      await sendChain;
+      await sendRestoreStream(session, window, req);
       await session.send({ msg: "end", end: {} });
       session.end();
-      await replies;
+      await replies.finished;
     } catch (err) {
       session.cancel();
       throw err;
     }
+    const done = replies.done;
     if (!done) throw new AgentProtocolError(`agent ${this.client.nodeName} ended the restore without reporting it done`, ENDED_EARLY_HINT);
-    return { entries: done.entries, bytesWritten: done.bytesWritten, errors: warnings.lines(), special: special.lines() };
+    return { entries: done.entries, bytesWritten: done.bytesWritten, errors: replies.warnings.lines(), special: replies.special.lines() };
   }
 
   async close(): Promise<void> {
@@ -209,3 +139,102 @@ export class GrpcLink implements NodeLink {
   }
 }
 
+
+/** The Backup call's first message: the source as the agent needs it and the size of the index to come. */
+function backupStart(req: BackupRequest, wire: ReturnType<typeof sourceWireSpec>, baseFileCount: number): Omit<BackupStart, "protocolVersion"> {
+  return {
+    jobId: randomUUID(),
+    source: {
+      name: req.sourceName,
+      type: req.sourceType,
+      path: wire.path,
+      excludes: wire.excludes,
+      level: req.level,
+      codec: req.codec.name,
+      codecLevel: req.codec.level ?? 0,
+      hook: "",
+      params: wire.params,
+    },
+    knownChunkCount: req.knownChunks.size,
+    baseFileCount,
+    windowBytes: DEFAULT_WINDOW_BYTES,
+    maxChunkBytes: MAX_CHUNK_BYTES,
+  };
+}
+
+/** The index, in batches, then indexComplete: the agent reads nothing before it has all of it. */
+async function sendIndex(session: BackupClientSession, knownChunks: ReadonlySet<string>, prior: [string, PriorFile][]): Promise<void> {
+  let batch: Buffer[] = [];
+  for (const id of knownChunks) {
+    batch.push(hexToId(id));
+    if (batch.length === KNOWN_CHUNKS_PER_BATCH) {
+      await session.send({ msg: "knownChunks", knownChunks: { ids: batch } });
+      batch = [];
+    }
+  }
+  if (batch.length) await session.send({ msg: "knownChunks", knownChunks: { ids: batch } });
+  let files: BaseFile[] = [];
+  let size = 0;
+  for (const [path, f] of prior) {
+    files.push({ path, size: f.size, mtimeNs: f.mtimeNs, ctimeNs: f.ctimeNs, ino: f.ino });
+    size += path.length + 64;
+    if (size >= BASE_FILES_BATCH_BYTES) {
+      await session.send({ msg: "baseFiles", baseFiles: { files } });
+      files = [];
+      size = 0;
+    }
+  }
+  if (files.length) await session.send({ msg: "baseFiles", baseFiles: { files } });
+  await session.send({ msg: "indexComplete", indexComplete: {} });
+}
+
+/** What the agent sends back during a restore, read as it arrives: acks return credit to the window. */
+class RestoreReplies {
+  readonly warnings = new WarningList();
+  readonly special = new WarningList();
+  done: { entries: number; bytesWritten: number } | undefined;
+  readonly finished: Promise<void>;
+
+  constructor(session: RestoreClientSession, window: CreditWindow, onProgress: RemoteRestoreRequest["onProgress"]) {
+    this.finished = (async () => {
+      for await (const m of session.messages) {
+        if (m.msg === "ack") window.release(m.ack.bytes);
+        else if (m.msg === "warning") (m.warning.code === "special" ? this.special : this.warnings).add(m.warning.message.startsWith(m.warning.path) ? "" : m.warning.path, m.warning.message);
+        else if (m.msg === "progress") onProgress?.({ files: m.progress.entriesDone, bytesWritten: m.progress.bytesWritten });
+        else if (m.msg === "done") this.done = m.done;
+      }
+    })();
+    this.finished.catch((e: unknown) => window.fail(e as Error));
+  }
+}
+
+/**
+ * Each entry, then its stored chunks. Reads run in parallel; sends are serialised, in whatever order
+ * reads finish. A chunk the store cannot read goes out empty with its error, for the agent to report.
+ */
+async function sendRestoreStream(session: RestoreClientSession, window: CreditWindow, req: RemoteRestoreRequest): Promise<void> {
+  const pool = new TaskPool(req.concurrency ?? 8);
+  let sendChain = Promise.resolve();
+  for await (const e of req.entries) {
+    await session.send({ msg: "entry", entry: entryToWire(e) });
+    for (const c of e.chunks ?? []) {
+      await pool.run(async () => {
+        let raw: { codec: CodecName; plainLen: number; data: Buffer };
+        let error = "";
+        try {
+          raw = await req.store.readRaw(c.id);
+        } catch (err) {
+          raw = { codec: "none", plainLen: c.len, data: Buffer.alloc(0) };
+          error = (err as Error).message;
+        }
+        await window.acquire(raw.data.length);
+        sendChain = sendChain.then(() =>
+          session.send({ msg: "chunk", chunk: { id: hexToId(c.id), plainLength: raw.plainLen, codec: raw.codec, data: raw.data, error } }),
+        );
+        await sendChain;
+      });
+    }
+  }
+  await pool.drain();
+  await sendChain;
+}
