@@ -103,12 +103,16 @@ class AgentChannel implements AgentClient {
   // otherwise outlive the client, and the job that started it would never end.
   private readonly active = new Set<{ cancel(): void }>();
 
+  // A true private field: the master's key must not show up when a client object is logged or inspected.
+  readonly #id: TlsIdentity;
+
   constructor(
     readonly address: string,
     readonly nodeName: string,
-    private readonly id: TlsIdentity,
+    id: TlsIdentity,
     private readonly opts: ConnectOptions,
   ) {
+    this.#id = id;
     this.client = new grpc.Client(address, masterChannelCredentials(id, nodeName), channelOptions(nodeName));
     this.ourVersion = opts.protocolVersion ?? PROTOCOL_VERSION;
   }
@@ -178,8 +182,8 @@ class AgentChannel implements AgentClient {
   private async failDiagnosed(e: unknown): Promise<RpcError> {
     const err = this.fail(e);
     if (err.code !== grpc.status.UNAVAILABLE || !/Failed to connect|Connection dropped|ECONNRESET/i.test(err.message)) return err;
-    if (!(await closedAfterHandshake(this.address, this.nodeName, this.id))) return err;
-    return tlsRefusalError(this.nodeName, this.address, explainRefusedMaster(this.id, this.nodeName));
+    if (!(await closedAfterHandshake(this.address, this.nodeName, this.#id))) return err;
+    return tlsRefusalError(this.nodeName, this.address, explainRefusedMaster(this.#id, this.nodeName));
   }
 
   private checkAgentProtocol(version: number, agentVersion: string): void {
