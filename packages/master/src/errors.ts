@@ -12,6 +12,70 @@
 import { PullbackError } from "@pullback/common";
 import { formatBytes } from "./util/format-bytes.js";
 
+/** Bad command line: the CLI prints the message and exits 2. */
+export class UsageError extends PullbackError {}
+
+/**
+ * A restore request the operator can fix (no such node, wrong kind of snapshot): the CLI's usage
+ * error, the API's 400 (restore/route-restore.ts).
+ */
+export class RestoreRequestError extends PullbackError {}
+
+/** A duration on the command line or in a policy that we cannot read (policy/duration.ts). */
+export class DurationError extends PullbackError {}
+
+/** What the catalog refuses or cannot find: a missing node, source, job or snapshot, a conflicting name. */
+export class CatalogError extends PullbackError {}
+
+/** A snapshot record the catalog refuses to index (a partial or corrupt manifest, a conflicting id or type). */
+export class RecordError extends PullbackError {}
+
+/** The catalog's schema could not be brought up to date (catalog/migrate.ts). */
+export class MigrationError extends PullbackError {}
+
+/** The catalog's own PostgreSQL (under the home's catalog/) could not be started or stopped (catalog/embedded.ts). */
+export class EmbeddedPostgresError extends PullbackError {}
+
+/** The snapshot writer refused what an agent sent (a damaged chunk, an entry breaking a rule, a protocol slip). */
+export class BackupRejectedError extends PullbackError {}
+
+/** The hint for a chunk that is damaged or missing in the store. */
+export const VERIFY_CHUNKS_HINT = "run `pullback verify` to list the affected snapshots and files";
+
+/** A chunk in the store is not what its id names (store/chunk-store.ts, store/chunk-layout.ts). */
+export class CorruptChunkError extends PullbackError {
+  constructor(
+    readonly chunkId: string,
+    why: string,
+  ) {
+    super(`chunk ${chunkId} is damaged (${why})`, VERIFY_CHUNKS_HINT);
+  }
+}
+
+/** A chunk a snapshot references is not in the store. */
+export class MissingChunkError extends PullbackError {
+  constructor(readonly chunkId: string) {
+    super(`chunk ${chunkId} is missing from the store`, VERIFY_CHUNKS_HINT);
+  }
+}
+
+/** The store's disk (or the master's quota on it) is full. */
+export class StoreFullError extends PullbackError {
+  constructor(code: string, what: string) {
+    super(
+      `the store's disk is full (${code} while writing ${what}); this backup stops and earlier snapshots are intact. ` +
+        "Free space there (`pullback prune --gc`, `pullback gc`) or enlarge it, then run the backup again: what was already stored is reused",
+    );
+  }
+}
+
+/** A write to the store failed: a full disk is named as such (StoreFullError); anything else passes through. */
+export function storeWriteError(err: unknown, what: string): Error {
+  const code = (err as NodeJS.ErrnoException | null)?.code;
+  if (code === "ENOSPC" || code === "EDQUOT") return new StoreFullError(code, what);
+  return err instanceof Error ? err : new Error(String(err));
+}
+
 /** A node, source or certificate that a command or a job names does not exist. */
 export class NotFoundError extends PullbackError {}
 

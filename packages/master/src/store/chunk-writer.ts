@@ -15,7 +15,7 @@ import { join } from "node:path";
 import type { CodecName } from "@pullback/common";
 import { chunkDir, chunkPath, encodeHeader, HEADER_BYTES } from "./chunk-layout.js";
 import { syncFileSystem, writeFully } from "./durable-io.js";
-import { StoreFullError, storeWriteError } from "./store-errors.js";
+import { StoreFullError, storeWriteError } from "../errors.js";
 
 /** Unique per process: tmp names need no randomness, only no collision with another writer. */
 const TMP_TAG = `${process.pid}-${Date.now().toString(36)}`;

@@ -7,7 +7,7 @@ import { mkdir, open, readdir, readFile, rename, rm, stat, unlink } from "node:f
 import { join } from "node:path";
 import type { SnapshotRecord } from "@pullback/common";
 import { fsyncDir } from "./durable-io.js";
-import { storeWriteError } from "./store-errors.js";
+import { storeWriteError } from "../errors.js";
 
 const NAME = /^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/;
 
