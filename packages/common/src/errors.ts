@@ -81,6 +81,9 @@ export class DamagedChunkError extends PullbackError {
   }
 }
 
+/** A codec's native library did not load: the installation lacks its prebuilt binary (codec-native.ts). */
+export class CodecUnavailableError extends PullbackError {}
+
 /** A path from a snapshot or the wire that would escape or alias the directory it is restored under. */
 export class UnsafePathError extends PullbackError {}
 

@@ -69,6 +69,9 @@ export class StoreFullError extends PullbackError {
   }
 }
 
+/** New chunks could not be made durable in the store for another reason than a full disk. */
+export class StoreWriteError extends PullbackError {}
+
 /** A write to the store failed: a full disk is named as such (StoreFullError); anything else passes through. */
 export function storeWriteError(err: unknown, what: string): Error {
   const code = (err as NodeJS.ErrnoException | null)?.code;
@@ -76,7 +79,10 @@ export function storeWriteError(err: unknown, what: string): Error {
   return err instanceof Error ? err : new Error(String(err));
 }
 
-/** A node, source or certificate that a command or a job names does not exist. */
+/**
+ * A node, source, snapshot or certificate that a command or a job names does not exist (or, for a
+ * snapshot id prefix, matches several).
+ */
 export class NotFoundError extends PullbackError {}
 
 /** A node or source is set up in a way this operation cannot use. */
@@ -84,6 +90,12 @@ export class NodeSetupError extends PullbackError {}
 
 /** Someone else (GC, a prune, a removal) changed what this job relied on while it ran. */
 export class ConcurrentChangeError extends PullbackError {}
+
+/**
+ * A protected snapshot was asked to be forgotten. The message names the command that lifts the
+ * protection in its own text, which tests match ("is protected; run … first").
+ */
+export class ProtectedSnapshotError extends PullbackError {}
 
 /** The job was stopped on purpose (its signal aborted); the message is the reason given. */
 export class JobCancelledError extends PullbackError {}

@@ -230,7 +230,7 @@ function freeLoopbackPort(): Promise<number> {
     srv.listen(0, "127.0.0.1", () => {
       const addr = srv.address();
       const port = typeof addr === "object" && addr ? addr.port : 0;
-      srv.close(() => (port > 0 ? resolve(port) : reject(new Error("could not find a free loopback port"))));
+      srv.close(() => (port > 0 ? resolve(port) : reject(new EmbeddedPostgresError("could not find a free loopback port for the embedded PostgreSQL"))));
     });
   });
 }
