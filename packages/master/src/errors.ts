@@ -6,8 +6,9 @@
  * optional `hint`, what the operator should do, to the message. A bare `throw new Error` is left
  * only for a broken invariant and says "internal error: … — please report".
  *
- * The CLI maps ConfigError, PkiError and the catalog's start-up errors to exit code 4, UsageError
- * to 2 and everything else, these included, to 1 (cli/main.ts).
+ * The CLI maps ConfigError, PkiError and the catalog's start-up errors (EmbeddedPostgresError,
+ * MigrationError) to exit code 4, UsageError and RestoreRequestError to 2, and everything else,
+ * the rest of this file included, to 1 (cli/main.ts).
  */
 import { PullbackError } from "@pullback/common";
 import { formatBytes } from "./util/format-bytes.js";
