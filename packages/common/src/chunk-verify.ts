@@ -5,6 +5,7 @@
  * agent's file and database restores) — so all four apply the same bounds and report the same way.
  */
 import { isCodecName, codecNamed } from "./codec.js";
+import { DamagedChunkError } from "./errors.js";
 import { chunkId } from "./hash.js";
 
 /** No chunker cuts bigger chunks (chunker.ts refuses such parameters). */
@@ -20,24 +21,6 @@ export const CHUNK_LIMITS: ChunkLimits = { minPlainLen: 0, maxPlainLen: MAX_CHUN
 /** A backup stream never carries an empty chunk (an empty file has none). */
 export const AGENT_CHUNK_LIMITS: ChunkLimits = { minPlainLen: 1, maxPlainLen: MAX_CHUNK_BYTES };
 
-/** What was wrong, for callers that report the cases differently (a backup rejects, a restore warns). */
-export type ChunkFault = "implausible-length" | "unknown-codec" | "undecodable" | "hash-mismatch";
-
-/** Encoded chunk bytes that must not be used: they are not the content their id names. */
-export class DamagedChunkError extends Error {
-  constructor(
-    readonly chunkId: string,
-    readonly fault: ChunkFault,
-    /** Short reason, e.g. "content does not match its SHA-256". */
-    readonly detail: string,
-  ) {
-    super(
-      `chunk ${chunkId} is damaged (${detail}); none of it was used. ` +
-        "Run `pullback verify` on the master to list the snapshots and files that need it, and `pullback verify --repair` so the next backup stores it again",
-    );
-    this.name = "DamagedChunkError";
-  }
-}
 
 /**
  * The plain bytes of chunk `id`, decoded from `data` in `codec` (a name as received, not yet

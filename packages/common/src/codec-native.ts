@@ -3,6 +3,7 @@
  * codec table so the table reads as a list. Each library loads on first use, or at initCodecs().
  */
 import { createRequire } from "node:module";
+import { CodecUnavailableError } from "./errors.js";
 
 const require = createRequire(import.meta.url);
 
@@ -34,9 +35,9 @@ function loadNative<T>(pkg: string, codec: string): T {
   try {
     return require(pkg) as T;
   } catch (err) {
-    throw new Error(
-      `the ${codec} codec is unavailable: package "${pkg}" did not load (${(err as Error).message.split("\n")[0]}); ` +
-        `reinstall with optional dependencies enabled so its prebuilt binary for ${process.platform}-${process.arch} is present`,
+    throw new CodecUnavailableError(
+      `the ${codec} codec is unavailable: package "${pkg}" did not load (${(err as Error).message.split("\n")[0]})`,
+      `reinstall with optional dependencies enabled so its prebuilt binary for ${process.platform}-${process.arch} is present`,
     );
   }
 }

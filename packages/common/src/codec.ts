@@ -15,6 +15,7 @@
  *   decoding goes through `zstd-codec` (WebAssembly) with a hard limit (zstd-bounded.ts). Stored
  *   form: one standard zstd frame.
  */
+import { ConfigError, DamagedDataError } from "./errors.js";
 import { initBoundedZstd, zstdDecodeBounded } from "./zstd-bounded.js";
 import { lz4Lib, zstdAsyncEncode, zstdEncoder, zstdLib } from "./codec-native.js";
 
@@ -55,7 +56,7 @@ const TABLE: { readonly [K in CodecName]: Codec } = {
     encodeSync: (plain) => plain,
     encode: async (plain) => plain,
     decode(data, plainLen) {
-      if (data.length !== plainLen) throw new Error(`stored chunk has ${data.length} bytes, expected ${plainLen}`);
+      if (data.length !== plainLen) throw new DamagedDataError(`stored chunk has ${data.length} bytes, expected ${plainLen}`);
       return data;
     },
   },
@@ -68,6 +69,7 @@ const TABLE: { readonly [K in CodecName]: Codec } = {
     decode(data, plainLen) {
       // Checked before decoding: the library would otherwise allocate whatever the prefix claims.
       const claimed = data.length >= 4 ? data.readUInt32LE(0) : -1;
+      // A plain Error, like checked()'s: codec.test.ts pins the name ("Error: lz4: corrupt chunk").
       if (claimed !== plainLen) throw new Error(`lz4: corrupt chunk (length prefix ${claimed}, expected ${plainLen})`);
       return checked("lz4", plainLen, () => lz4Lib().uncompressSync(data));
     },
@@ -141,14 +143,19 @@ function worthIt(plain: Buffer, out: Buffer, codec: CodecName): Compressed {
 
 /**
  * Decompress one stored chunk whose plain length the caller knows from the manifest or the wire.
- * Throws an Error naming the codec for data that is corrupt or does not decode to `plainLen` bytes.
+ * Throws an error naming the codec for data that is corrupt or does not decode to `plainLen` bytes.
  * Most callers want decodeVerified (chunk-verify.ts), which also checks the content's SHA-256.
  */
 export function decompress(codec: CodecName, data: Buffer, plainLen: number): Buffer {
-  if (!isCodecName(codec)) throw new Error(`unknown codec "${String(codec)}" in stored chunk`);
+  if (!isCodecName(codec)) throw new DamagedDataError(`unknown codec "${String(codec)}" in stored chunk`);
   return TABLE[codec].decode(data, plainLen);
 }
 
+/**
+ * The decoded bytes, which must be exactly `plainLen`. Its errors stay plain Errors named "Error"
+ * (codec.test.ts asserts "Error: zstd: corrupt chunk"), carry no hint and are not operator-facing:
+ * decodeVerified wraps them into DamagedChunkError, which says what to do.
+ */
 function checked(codec: string, plainLen: number, decode: () => Buffer): Buffer {
   let out: Buffer;
   try {
@@ -171,12 +178,12 @@ const SETTING = new RegExp(`^(${CODEC_NAMES.join("|")})(?::(\\d{1,2}))?$`);
 export function parseCodec(text: string): CodecSpec {
   const m = SETTING.exec(text.trim());
   const name = m?.[1] as CodecName | undefined;
-  if (!m || !name) throw new Error(`unknown codec "${text}": use ${CODEC_SETTINGS} (1-${ZSTD_MAX_LEVEL})`);
+  if (!m || !name) throw new ConfigError(`unknown codec "${text}": use ${CODEC_SETTINGS} (1-${ZSTD_MAX_LEVEL})`);
   if (m[2] === undefined) return { name };
   const level = Number(m[2]);
   const { maxLevel } = TABLE[name];
-  if (maxLevel === 0) throw new Error(`codec "${text}": only ${CODECS.filter((c) => c.maxLevel > 0).map((c) => c.name).join(", ")} takes a level`);
-  if (level < 1 || level > maxLevel) throw new Error(`codec "${text}": ${name} level must be 1-${maxLevel}`);
+  if (maxLevel === 0) throw new ConfigError(`codec "${text}": only ${CODECS.filter((c) => c.maxLevel > 0).map((c) => c.name).join(", ")} takes a level`);
+  if (level < 1 || level > maxLevel) throw new ConfigError(`codec "${text}": ${name} level must be 1-${maxLevel}`);
   return { name, level };
 }
 

@@ -63,6 +63,27 @@ export const DAMAGED_MANIFEST_HINT = "the snapshot's manifest is damaged (run `p
 /** The hint for a message from the peer that breaks the protocol. */
 export const PEER_PROTOCOL_HINT = "check that the master and the agent run the same Pullback version";
 
+/** What was wrong with a chunk, for callers that report the cases differently (a backup rejects, a restore warns). */
+export type ChunkFault = "implausible-length" | "unknown-codec" | "undecodable" | "hash-mismatch";
+
+/** Encoded chunk bytes that must not be used: they are not the content their id names (chunk-verify.ts). */
+export class DamagedChunkError extends PullbackError {
+  constructor(
+    readonly chunkId: string,
+    readonly fault: ChunkFault,
+    /** Short reason, e.g. "content does not match its SHA-256". */
+    readonly detail: string,
+  ) {
+    super(
+      `chunk ${chunkId} is damaged (${detail}); none of it was used`,
+      "run `pullback verify` on the master to list the snapshots and files that need it, and `pullback verify --repair` so the next backup stores it again",
+    );
+  }
+}
+
+/** A codec's native library did not load: the installation lacks its prebuilt binary (codec-native.ts). */
+export class CodecUnavailableError extends PullbackError {}
+
 /** A path from a snapshot or the wire that would escape or alias the directory it is restored under. */
 export class UnsafePathError extends PullbackError {}
 

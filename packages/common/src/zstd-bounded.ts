@@ -9,6 +9,7 @@
  * a frame that would produce more fails at the first byte too many.
  */
 import { createRequire } from "node:module";
+import { DamagedDataError } from "./errors.js";
 
 const require = createRequire(import.meta.url);
 const MAGIC = 0xfd2fb528;
@@ -36,19 +37,19 @@ export function initBoundedZstd(): Promise<void> {
  * already declares a size must declare exactly this one.
  */
 export function declareContentSize(frame: Buffer, plainLen: number): Buffer {
-  if (frame.length < 6 || frame.readUInt32LE(0) !== MAGIC) throw new Error("not a zstd frame");
+  if (frame.length < 6 || frame.readUInt32LE(0) !== MAGIC) throw new DamagedDataError("not a zstd frame");
   const fhd = frame[4]!;
   const fcsFlag = fhd >> 6;
   const singleSegment = (fhd >> 5) & 1;
   const didBytes = [0, 1, 2, 4][fhd & 3]!;
-  if ((fhd >> 3) & 1) throw new Error("zstd frame header uses a reserved bit");
+  if ((fhd >> 3) & 1) throw new DamagedDataError("zstd frame header uses a reserved bit");
   const fieldAt = 5 + (singleSegment ? 0 : 1) + didBytes;
   if (fcsFlag !== 0 || singleSegment) {
     const size = [singleSegment ? 1 : 0, 2, 4, 8][fcsFlag]!;
-    if (frame.length < fieldAt + size) throw new Error("zstd frame is truncated");
+    if (frame.length < fieldAt + size) throw new DamagedDataError("zstd frame is truncated");
     const declared =
       size === 1 ? frame[fieldAt]! : size === 2 ? frame.readUInt16LE(fieldAt) + 256 : size === 4 ? frame.readUInt32LE(fieldAt) : Number(frame.readBigUInt64LE(fieldAt));
-    if (declared !== plainLen) throw new Error(`frame declares ${declared} bytes, expected ${plainLen}`);
+    if (declared !== plainLen) throw new DamagedDataError(`frame declares ${declared} bytes, expected ${plainLen}`);
     return frame;
   }
   // No size field: add a 4-byte one. The blocks that follow are unchanged.
@@ -60,10 +61,13 @@ export function declareContentSize(frame: Buffer, plainLen: number): Buffer {
   return out;
 }
 
-/** Decodes one frame into exactly `plainLen` bytes, or throws. */
+/**
+ * Decodes one frame into exactly `plainLen` bytes, or throws DamagedDataError; without a hint,
+ * because the caller (decodeVerified, through codec.ts) reports it as a damaged chunk with the remedy.
+ */
 export function zstdDecodeBounded(frame: Buffer, plainLen: number): Buffer {
-  if (!simple) throw new Error("zstd decoder used before initCodecs() resolved");
+  if (!simple) throw new Error("internal error: zstd decoder used before initCodecs() resolved — please report");
   const out = simple.decompress(declareContentSize(frame, plainLen));
-  if (!out || out.byteLength !== plainLen) throw new Error(`frame does not decode to exactly ${plainLen} bytes`);
+  if (!out || out.byteLength !== plainLen) throw new DamagedDataError(`frame does not decode to exactly ${plainLen} bytes`);
   return Buffer.from(out.buffer, out.byteOffset, out.byteLength);
 }

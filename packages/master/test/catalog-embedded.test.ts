@@ -5,7 +5,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import pg from "pg";
 import { openCatalog, type OpenedCatalog } from "../src/catalog/index.js";
-import { EmbeddedPostgresError } from "../src/catalog/embedded.js";
+import { EmbeddedPostgresError } from "../src/errors.js";
 
 describe("embedded catalog database", () => {
   const home = mkdtempSync(join(tmpdir(), "pullback-embedded-"));

@@ -1,7 +1,8 @@
 import { after, describe, it } from "node:test";
 import assert from "node:assert/strict";
 import pg from "pg";
-import { checksumOf, loadMigrations, migrate, MigrationError } from "../src/catalog/migrate.js";
+import { checksumOf, loadMigrations, migrate } from "../src/catalog/migrate.js";
+import { MigrationError } from "../src/errors.js";
 import { createTestDatabase, type TestDatabase } from "@pullback/testkit";
 
 // At module level, not in before(): an unreachable server then fails this file outright instead of

@@ -1,6 +1,7 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { DurationError, keepWithinProblem, parseFixedDuration, parseKeepWithin } from "../src/policy/duration.js";
+import { DurationError } from "../src/errors.js";
+import { keepWithinProblem, parseFixedDuration, parseKeepWithin } from "../src/policy/duration.js";
 import { retentionSchema } from "../src/policy/index.js";
 
 test("a bare m is refused with the two spellings that mean something", () => {

@@ -122,9 +122,12 @@ class FileRestore {
     const p = this.placements.get(id)?.shift();
     if (!p) throw new RpcError(grpc.status.INVALID_ARGUMENT, `chunk ${id} was not announced by any entry`);
     if (this.placements.get(id)?.length === 0) this.placements.delete(id);
-    if (!p.file.failed) {
+    if (!p.file.failed && c.error) {
+      // The master could not read this chunk from its store; its message already says what to do.
+      p.file.failed = true;
+      await this.warn(p.file.path, `${p.file.path}: ${c.error}`);
+    } else if (!p.file.failed) {
       try {
-        if (c.error) throw new Error(c.error);
         const plain = decodeVerified(id, c.codec, Buffer.from(c.data), c.plainLength);
         // The entry placed a different length: whatever the chunk holds, it is not what this file needs.
         if (plain.length !== p.len) throw new DamagedChunkError(id, "hash-mismatch", "content does not match its SHA-256");

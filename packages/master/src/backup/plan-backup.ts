@@ -4,6 +4,7 @@
  * requestedLevel). The base only decides which files are read again: every manifest is complete.
  */
 import type { BackupLevel, Entry, PriorFile, SnapshotRecord } from "@pullback/common";
+import { ConcurrentChangeError } from "../errors.js";
 import { loadManifestMap } from "../store/manifest-io.js";
 import type { Store } from "../store/store.js";
 
@@ -43,7 +44,10 @@ export async function planBackup(store: Store, node: string, source: string, req
     const plan = await tryPlan(store, node, source, requested);
     if (plan || attempt >= 3) {
       if (plan) return plan;
-      throw new Error(`the snapshots of ${node}/${source} kept disappearing while planning the backup (a prune running?); try again`);
+      throw new ConcurrentChangeError(
+        `the snapshots of ${node}/${source} kept disappearing while planning the backup (a prune running?)`,
+        "run the backup again once the prune has finished",
+      );
     }
   }
 }

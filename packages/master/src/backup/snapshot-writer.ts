@@ -23,15 +23,9 @@ import {
   type SnapshotStats,
   type SourceEvent,
 } from "@pullback/common";
+import { BackupRejectedError } from "../errors.js";
 import { ManifestWriter } from "../store/manifest-io.js";
 import type { Store } from "../store/store.js";
-
-export class BackupRejectedError extends Error {
-  constructor(message: string) {
-    super(message);
-    this.name = "BackupRejectedError";
-  }
-}
 
 export interface SnapshotWriterOptions {
   node: string;

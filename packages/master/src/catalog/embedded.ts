@@ -15,6 +15,7 @@ import { chmodSync, chownSync, existsSync, mkdirSync, readFileSync, writeFileSyn
 import { createServer } from "node:net";
 import { join } from "node:path";
 import pg from "pg";
+import { EmbeddedPostgresError } from "../errors.js";
 import type { CatalogLogger } from "./types.js";
 
 export interface EmbeddedCatalogDb {
@@ -25,10 +26,6 @@ export interface EmbeddedCatalogDb {
   initialised: boolean;
   /** Fast shutdown (SIGINT): waits until the server has exited. */
   stop(): Promise<void>;
-}
-
-export class EmbeddedPostgresError extends Error {
-  override name = "EmbeddedPostgresError";
 }
 
 const DB_NAME = "pullback";
@@ -118,6 +115,7 @@ async function bootServer(
       `embedded PostgreSQL in ${dataDir} did not start: ${reason}\n` +
         `last server output:\n  ${logTail.join("\n  ")}\n` +
         "Fix the cause above, or set DATABASE_URL to use an external PostgreSQL instead.",
+      undefined,
       { cause: err },
     );
   }
@@ -232,7 +230,7 @@ function freeLoopbackPort(): Promise<number> {
     srv.listen(0, "127.0.0.1", () => {
       const addr = srv.address();
       const port = typeof addr === "object" && addr ? addr.port : 0;
-      srv.close(() => (port > 0 ? resolve(port) : reject(new Error("could not find a free loopback port"))));
+      srv.close(() => (port > 0 ? resolve(port) : reject(new EmbeddedPostgresError("could not find a free loopback port for the embedded PostgreSQL"))));
     });
   });
 }

@@ -3,7 +3,8 @@
  * columns are "unchanged" for the file index, so the choice of columns is the definition of a change.
  */
 import { createHash } from "node:crypto";
-import type { Entry } from "@pullback/common";
+import { DAMAGED_MANIFEST_HINT, type Entry } from "@pullback/common";
+import { RecordError } from "../errors.js";
 
 export interface EntryColumns {
   path: string;
@@ -50,7 +51,7 @@ export function normalisePath(path: string): string {
 
 export function entryColumns(entry: Entry): EntryColumns {
   if (!/^-?\d+$/.test(entry.mtimeNs)) {
-    throw new Error(`entry ${entry.path}: mtimeNs "${entry.mtimeNs}" is not a decimal integer`);
+    throw new RecordError(`entry ${entry.path}: mtimeNs "${entry.mtimeNs}" is not a decimal integer`, DAMAGED_MANIFEST_HINT);
   }
   return {
     path: entry.path,

@@ -6,7 +6,7 @@ import type pg from "pg";
 import type { Entry } from "@pullback/common";
 import type { Prisma, PrismaClient } from "./generated/client.js";
 import { normalisePath } from "./entry-row.js";
-import { CatalogError } from "./errors.js";
+import { CatalogError } from "../errors.js";
 import { num, toFileVersionRow } from "./map.js";
 import type { SnapshotCatalog } from "./snapshots.js";
 import type { FileVersionRow } from "./types.js";

@@ -25,7 +25,6 @@
  */
 export { openCatalog, type OpenCatalogOptions, type OpenedCatalog } from "./open.js";
 export { Catalog } from "./catalog.js";
-export { CatalogError, RecordError } from "./errors.js";
 export type { NodeCatalog, NodeStorage } from "./nodes.js";
 export type { SourceCatalog } from "./sources.js";
 export type { JobCatalog, NewJob, JobFilter } from "./jobs.js";
@@ -33,7 +32,6 @@ export type { SnapshotCatalog } from "./snapshots.js";
 export type { PolicyCatalog, PolicyListing, ScheduledSource } from "./policies.js";
 export type { GcQueue } from "./gc-queue.js";
 export type { FileIndex } from "./file-index.js";
-export { migrate, migrateUrl, loadMigrations, MigrationError } from "./migrate.js";
-export { EmbeddedPostgresError } from "./embedded.js";
+export { migrate, migrateUrl, loadMigrations } from "./migrate.js";
 export type * from "./types.js";
 export { JobQueue, type ClaimedJob, type ClaimLimits, type DueSlotJob } from "./job-queue.js";

@@ -1,7 +1,8 @@
 /** Jobs (backup, restore, prune, gc, verify runs) and their log lines. The scheduler's queue is job-queue.ts. */
 import { cutText, type BackupLevel } from "@pullback/common";
 import type { Prisma, PrismaClient } from "./generated/client.js";
-import { CatalogError, notFound } from "./errors.js";
+import { CatalogError } from "../errors.js";
+import { notFound } from "./not-found.js";
 import { nodeAndSource, toJobLogRow, toJobRow } from "./map.js";
 import type {
   FinishedJobStatus,

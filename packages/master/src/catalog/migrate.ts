@@ -12,6 +12,7 @@ import { existsSync, readdirSync, readFileSync, statSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import pg from "pg";
+import { MigrationError } from "../errors.js";
 import { withTransaction } from "./sql.js";
 import type { CatalogLogger } from "./types.js";
 
@@ -31,10 +32,6 @@ export interface MigrateResult {
 /** Any number; only has to be the same in every master that shares a database. "PBCATMIG" in ASCII. */
 const LOCK_KEY = 0x5042_4341_544d_4947n;
 const MIGRATION_DIR_RE = /^\d{4}_[a-z0-9_]+$/;
-
-export class MigrationError extends Error {
-  override name = "MigrationError";
-}
 
 /**
  * Finds prisma/migrations by walking up from this module, so it works from src/ (tests, ts tools) and
@@ -124,7 +121,7 @@ export async function migrate(
           await tx.query("INSERT INTO catalog_migrations (name, checksum) VALUES ($1, $2)", [m.name, m.checksum]);
         });
       } catch (err) {
-        throw new MigrationError(`catalog migration ${m.name} failed: ${(err as Error).message}`, { cause: err });
+        throw new MigrationError(`catalog migration ${m.name} failed: ${(err as Error).message}`, undefined, { cause: err });
       }
       options.logger?.info(`catalog: applied migration ${m.name}`);
       result.applied.push(m.name);

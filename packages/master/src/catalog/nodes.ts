@@ -2,7 +2,8 @@
 import type pg from "pg";
 import type { PrismaClient } from "./generated/client.js";
 import { chargeChunks } from "./chunk-owners.js";
-import { CatalogError, notFound } from "./errors.js";
+import { CatalogError } from "../errors.js";
+import { notFound } from "./not-found.js";
 import { num, toNodeRow } from "./map.js";
 import type { NodeRow } from "./types.js";
 

@@ -7,7 +7,7 @@ import { PrismaPg } from "@prisma/adapter-pg";
 import { PrismaClient } from "./generated/client.js";
 import { Catalog } from "./catalog.js";
 import { startEmbeddedPostgres, type EmbeddedCatalogDb } from "./embedded.js";
-import { CatalogError } from "./errors.js";
+import { CatalogError } from "../errors.js";
 import { migrate } from "./migrate.js";
 import type { CatalogLogger } from "./types.js";
 
@@ -70,6 +70,7 @@ async function migratePool(pool: pg.Pool, url: string, embedded: boolean, option
     throw new CatalogError(
       `cannot connect to the catalog database at ${redact(url)}: ${err.message}. ` +
         (embedded ? "The embedded server started but refuses connections." : "Check DATABASE_URL, or unset it to use the embedded catalog."),
+      undefined,
       { cause: err },
     );
   });

@@ -3,7 +3,7 @@
  * source follows which. Policies have no typed row of their own, so this is SQL (see index.ts).
  */
 import type pg from "pg";
-import { CatalogError } from "./errors.js";
+import { CatalogError } from "../errors.js";
 import type { JsonObject } from "./types.js";
 
 export interface PolicyListing {

@@ -11,7 +11,7 @@
 import type pg from "pg";
 import type { Entry, SnapshotRecord } from "@pullback/common";
 import { entryColumns, type EntryColumns } from "./entry-row.js";
-import { RecordError } from "./errors.js";
+import { RecordError } from "../errors.js";
 import { hexIds } from "./sql.js";
 
 /** Rows per INSERT ... SELECT FROM unnest(...): large enough to amortise round trips, small enough for memory. */
@@ -145,7 +145,7 @@ async function insertIncoming(client: pg.ClientBase, batch: EntryColumns[], snap
     );
   } catch (err) {
     if ((err as { code?: string }).code === "23505") {
-      throw new RecordError(`snapshot ${snapshotId}: the manifest lists a path twice (${(err as Error).message}); it is corrupt`, {
+      throw new RecordError(`snapshot ${snapshotId}: the manifest lists a path twice (${(err as Error).message}); it is corrupt`, undefined, {
         cause: err,
       });
     }

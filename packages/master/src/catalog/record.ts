@@ -8,7 +8,7 @@
  */
 import type pg from "pg";
 import type { Entry, SnapshotRecord } from "@pullback/common";
-import { RecordError } from "./errors.js";
+import { RecordError } from "../errors.js";
 import { foldFileVersions, loadIncoming, recordChunkRefs } from "./record-index.js";
 import { withTransaction } from "./sql.js";
 

@@ -7,7 +7,7 @@
  * so the rows examined are the changes around the deleted snapshot, not the whole snapshot.
  */
 import type pg from "pg";
-import { CatalogError } from "./errors.js";
+import { CatalogError } from "../errors.js";
 import { withTransaction } from "./sql.js";
 
 /** Null (and nothing written) when the snapshot is not in the catalog. */

@@ -5,7 +5,8 @@
 import type pg from "pg";
 import type { Entry, SnapshotRecord } from "@pullback/common";
 import type { Prisma, PrismaClient } from "./generated/client.js";
-import { CatalogError, notFound } from "./errors.js";
+import { CatalogError } from "../errors.js";
+import { notFound } from "./not-found.js";
 import { nodeAndSource, toSnapshotRow } from "./map.js";
 import { recordSnapshotTx } from "./record.js";
 import { deleteSnapshotTx } from "./snapshot-delete.js";

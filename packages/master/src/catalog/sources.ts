@@ -1,6 +1,6 @@
 /** Sources (what is backed up on a node: a path, a database server) and their configuration. */
 import type { PrismaClient } from "./generated/client.js";
-import { CatalogError } from "./errors.js";
+import { CatalogError } from "../errors.js";
 import { toSourceRow } from "./map.js";
 import type { NodeCatalog } from "./nodes.js";
 import type { JsonObject, SourceRow, SourceType } from "./types.js";

@@ -1,5 +1,5 @@
 import type { ParseArgsConfig } from "node:util";
-import { UsageError } from "./exit-codes.js";
+import { UsageError } from "../errors.js";
 import type { ExitCode } from "./exit-codes.js";
 import type { Output } from "./output.js";
 

@@ -1,5 +1,5 @@
-import { DurationError, parseFixedDuration } from "../policy/duration.js";
-import { UsageError } from "./exit-codes.js";
+import { DurationError, UsageError } from "../errors.js";
+import { parseFixedDuration } from "../policy/duration.js";
 
 /** A duration flag's value in milliseconds (units s, min, h, d, w); a bad spelling is a usage error. */
 export function durationFlag(key: string, text: string): number {

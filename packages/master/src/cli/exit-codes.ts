@@ -12,7 +12,3 @@ export const EXIT = {
 } as const;
 
 export type ExitCode = (typeof EXIT)[keyof typeof EXIT];
-
-export class UsageError extends Error {
-  override name = "UsageError";
-}

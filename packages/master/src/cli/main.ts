@@ -5,9 +5,8 @@
 import { parseArgs } from "node:util";
 import { ConfigError } from "@pullback/common";
 import { PkiError } from "@pullback/common/pki/index";
-import { EmbeddedPostgresError, MigrationError } from "../catalog/index.js";
+import { EmbeddedPostgresError, MigrationError, RestoreRequestError, UsageError } from "../errors.js";
 import { defaultHomeDir } from "../home/master-home.js";
-import { RestoreRequestError } from "../restore/route-restore.js";
 import type { Command, OptionSpec } from "./command.js";
 import { backupCommand } from "./commands/backup.js";
 import { caCrlCommand, caInitCommand, caRevokeCommand, caSignCommand } from "./commands/ca.js";
@@ -24,7 +23,7 @@ import { serveCommand } from "./commands/serve.js";
 import { forgetCommand, lsCommand, protectCommand, snapshotsCommand, versionsCommand } from "./commands/snapshots.js";
 import { sourceAddCommand, sourceListCommand, sourceSetCommand } from "./commands/sources.js";
 import { verifyCommand } from "./commands/verify.js";
-import { EXIT, UsageError, type ExitCode } from "./exit-codes.js";
+import { EXIT, type ExitCode } from "./exit-codes.js";
 import { Output } from "./output.js";
 
 /** In `--help` order; each group's commands live in the file named after it (commands/<group>.ts). */

@@ -5,7 +5,7 @@
 import type { SessionTimeouts } from "../links/connect-node.js";
 import type { MasterContext } from "../master-context.js";
 import { durationFlag } from "./durations.js";
-import { UsageError } from "./exit-codes.js";
+import { UsageError } from "../errors.js";
 import { str, type OptionSpec, type OptionValues } from "./command.js";
 
 export const SESSION_TIMEOUT_OPTIONS: OptionSpec = {

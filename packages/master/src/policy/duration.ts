@@ -7,6 +7,7 @@
  * and fixed durations (--grace, --idle-timeout, --deadline), which are milliseconds and so take no
  * months or years.
  */
+import { DurationError } from "../errors.js";
 
 export interface CalendarDuration {
   years: number;
@@ -68,10 +69,6 @@ export function parseFixedDuration(text: string): number {
   if (typeof r === "string") throw new DurationError(r);
   if (r.years || r.months) throw new DurationError(`${text}: months and years have no fixed length here; give days (d) or weeks (w)`);
   return (((r.days * 24 + r.hours) * 60 + r.minutes) * 60 + r.seconds) * 1000;
-}
-
-export class DurationError extends Error {
-  override name = "DurationError";
 }
 
 /**

@@ -5,7 +5,7 @@
  * result lists each damaged file with the chunk at fault.
  */
 import { RestoreWriter, type FileSink } from "@pullback/agent";
-import { initCodecs, type Entry, type SnapshotRecord } from "@pullback/common";
+import { DAMAGED_MANIFEST_HINT, DamagedDataError, initCodecs, type Entry, type SnapshotRecord } from "@pullback/common";
 import { readManifest } from "../store/manifest-io.js";
 import type { Store } from "../store/store.js";
 import { TaskPool } from "../util/task-pool.js";
@@ -68,7 +68,9 @@ export async function restoreSnapshot(o: RestoreOptions): Promise<RestoreResult>
       await pool.run(async () => {
         try {
           const data = await o.store.chunks.get(c.id);
-          if (data.length !== c.len) throw new Error(`chunk ${c.id} holds ${data.length} bytes, the manifest says ${c.len}`);
+          if (data.length !== c.len) {
+            throw new DamagedDataError(`chunk ${c.id} holds ${data.length} bytes, the manifest says ${c.len}`, DAMAGED_MANIFEST_HINT);
+          }
           await sink.write(c.off, data);
           result.bytesWritten += data.length;
           o.onProgress?.(result);

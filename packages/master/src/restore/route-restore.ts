@@ -6,16 +6,12 @@
  */
 import { resolve } from "node:path";
 import type { Entry, SnapshotRecord } from "@pullback/common";
+import { RestoreRequestError } from "../errors.js";
 import { dialNode, isLocal, type SessionTimeouts } from "../links/connect-node.js";
 import type { MasterContext } from "../master-context.js";
 import { readManifest } from "../store/manifest-io.js";
 import { pathFilter, restoreSnapshot } from "./local-restore.js";
 import { keepSpecialFor } from "./special-policy.js";
-
-/** A request the operator can fix (no such node, wrong kind of snapshot): the CLI's usage error, the API's 400. */
-export class RestoreRequestError extends Error {
-  override name = "RestoreRequestError";
-}
 
 export interface Restored {
   entries: number;

@@ -10,7 +10,7 @@
 import { lstatSync, readdirSync } from "node:fs";
 import { join } from "node:path";
 import { codecOfStoreByte, codecNamed, type CodecName } from "@pullback/common";
-import { CorruptChunkError } from "./store-errors.js";
+import { CorruptChunkError } from "../errors.js";
 
 const MAGIC = 0x5042434b; // "PBCK"
 const VERSION = 1;

@@ -9,7 +9,7 @@ import { decodeVerified, DamagedChunkError, type CodecName } from "@pullback/com
 import { ChunkQuarantine } from "./chunk-quarantine.js";
 import { chunkFileStat, chunkIdsUnder, chunkPath, parseChunkFile, type RawChunk } from "./chunk-layout.js";
 import { ChunkWriter, type CheckpointTuning } from "./chunk-writer.js";
-import { CorruptChunkError, MissingChunkError } from "./store-errors.js";
+import { CorruptChunkError, MissingChunkError } from "../errors.js";
 
 export interface PutResult {
   /** False when the chunk was already stored (deduplicated). */

@@ -15,7 +15,7 @@ import { join } from "node:path";
 import type { CodecName } from "@pullback/common";
 import { chunkDir, chunkPath, encodeHeader, HEADER_BYTES } from "./chunk-layout.js";
 import { syncFileSystem, writeFully } from "./durable-io.js";
-import { StoreFullError, storeWriteError } from "./store-errors.js";
+import { StoreFullError, StoreWriteError, storeWriteError } from "../errors.js";
 
 /** Unique per process: tmp names need no randomness, only no collision with another writer. */
 const TMP_TAG = `${process.pid}-${Date.now().toString(36)}`;
@@ -123,7 +123,11 @@ export class ChunkWriter {
         this.failures.push(
           full instanceof StoreFullError
             ? full
-            : new Error(`cannot make new chunks durable in the store (${why}); this backup stops, earlier snapshots are untouched: check the store's disk and run it again`, { cause: err }),
+            : new StoreWriteError(
+                `cannot make new chunks durable in the store (${why}); this backup stops, earlier snapshots are untouched`,
+                "check the store's disk, then run the backup again",
+                { cause: err },
+              ),
         );
       })
       .finally(() => {

@@ -5,6 +5,7 @@
 import { createHash } from "node:crypto";
 import {
   chunkId,
+  DamagedDataError,
   compress,
   cutPoint,
   encodeEntry,
@@ -90,7 +91,10 @@ export async function* readManifest(store: ChunkStore, manifest: SnapshotRecord[
   }
   parser.end();
   if (hash.digest("hex") !== manifest.sha256 || count !== manifest.entries) {
-    throw new Error("manifest does not match its snapshot record (digest or entry count); the snapshot is damaged");
+    throw new DamagedDataError(
+      "manifest does not match its snapshot record (digest or entry count); the snapshot is damaged",
+      "restore from another snapshot; `pullback verify` lists the damaged ones",
+    );
   }
 }
 

@@ -5,15 +5,15 @@
 import { randomBytes } from "node:crypto";
 import { mkdir, open, readdir, readFile, rename, rm, stat, unlink } from "node:fs/promises";
 import { join } from "node:path";
-import type { SnapshotRecord } from "@pullback/common";
+import { DamagedDataError, type SnapshotRecord } from "@pullback/common";
+import { NodeSetupError, NotFoundError, storeWriteError } from "../errors.js";
 import { fsyncDir } from "./durable-io.js";
-import { storeWriteError } from "./store-errors.js";
 
 const NAME = /^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/;
 
 export function checkName(kind: string, name: string): void {
   if (!NAME.test(name)) {
-    throw new Error(`invalid ${kind} name ${JSON.stringify(name)}: use letters, digits, ".", "_" and "-" (at most 128)`);
+    throw new NodeSetupError(`invalid ${kind} name ${JSON.stringify(name)}: use letters, digits, ".", "_" and "-" (at most 128)`);
   }
 }
 
@@ -75,8 +75,8 @@ export class SnapshotRecords {
   async find(idOrPrefix: string): Promise<SnapshotRecord> {
     const all = await this.list();
     const hits = all.filter((r) => r.id.startsWith(idOrPrefix));
-    if (hits.length === 0) throw new Error(`no snapshot ${idOrPrefix} in the store; list them with \`pullback snapshots\``);
-    if (hits.length > 1) throw new Error(`snapshot prefix ${idOrPrefix} is ambiguous (${hits.length} matches); give more characters`);
+    if (hits.length === 0) throw new NotFoundError(`no snapshot ${idOrPrefix} in the store; list them with \`pullback snapshots\``);
+    if (hits.length > 1) throw new NotFoundError(`snapshot prefix ${idOrPrefix} is ambiguous (${hits.length} matches); give more characters`);
     return hits[0]!;
   }
 
@@ -106,7 +106,10 @@ async function dirNames(dir: string): Promise<string[]> {
 async function readRecord(path: string): Promise<SnapshotRecord> {
   const r = JSON.parse(await readFile(path, "utf8")) as SnapshotRecord;
   if (r.format !== "pullback-snapshot/1" || typeof r.id !== "string" || !Array.isArray(r.manifest?.chunks)) {
-    throw new Error(`snapshot record ${path} is not a pullback snapshot record (format ${String(r.format)})`);
+    throw new DamagedDataError(
+      `snapshot record ${path} is not a pullback snapshot record (format ${String(r.format)})`,
+      "nothing can be restored from it: move it out of the store's snapshots/ directory (keep it to inspect)",
+    );
   }
   return r;
 }

@@ -59,7 +59,10 @@ export class Store {
     }
     const config = JSON.parse(text) as StoreConfig;
     if (config.format !== "pullback-store/1") {
-      throw new Error(`${dir} holds a store of format ${String(config.format)}, which this version cannot read`);
+      throw new ConfigError(
+        `${dir} holds a store of format ${String(config.format)}, which this version cannot read`,
+        "run the Pullback version that wrote it, or pass the --home of a store this version made",
+      );
     }
     return new Store(dir, config);
   }

@@ -1,6 +1,7 @@
 import type { BackupLevel } from "@pullback/common";
 import { runBackupJob } from "../../jobs/backup-job.js";
-import { EXIT, UsageError } from "../exit-codes.js";
+import { EXIT } from "../exit-codes.js";
+import { UsageError } from "../../errors.js";
 import { str, type Command } from "../command.js";
 import { formatBytes } from "../output.js";
 import { manualSessionTimeouts, SESSION_TIMEOUT_OPTIONS, SESSION_TIMEOUT_USAGE } from "../session-timeouts.js";

@@ -6,7 +6,8 @@
 import { readFileSync, writeFileSync } from "node:fs";
 import { resolve } from "node:path";
 import { CaDirectory, type SignFor } from "../../pki/ca-directory.js";
-import { EXIT, UsageError } from "../exit-codes.js";
+import { EXIT } from "../exit-codes.js";
+import { UsageError } from "../../errors.js";
 import { str, type Command, type OptionValues } from "../command.js";
 
 function caDir(values: OptionValues): string {

@@ -2,11 +2,11 @@ import { readFileSync } from "node:fs";
 import { resolve } from "node:path";
 import { assertNodeName } from "@pullback/common/pki/index";
 import { openHome } from "../../home/master-home.js";
-import { BundleExistsError } from "../../errors.js";
+import { BundleExistsError, UsageError } from "../../errors.js";
 import { enrollWithBundle } from "../../pki/enroll-bundle.js";
 import type { NodeCredential } from "../../pki/enrollment.js";
 import { MasterPki } from "../../pki/master-pki.js";
-import { EXIT, UsageError } from "../exit-codes.js";
+import { EXIT } from "../exit-codes.js";
 import { list, str, type Command } from "../command.js";
 import { withContext } from "./with-context.js";
 

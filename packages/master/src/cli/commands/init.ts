@@ -1,6 +1,7 @@
 import { readFileSync } from "node:fs";
 import { initMaster, type InitPki } from "../../home/init-master.js";
-import { EXIT, UsageError } from "../exit-codes.js";
+import { EXIT } from "../exit-codes.js";
+import { UsageError } from "../../errors.js";
 import { str, type Command } from "../command.js";
 
 function readOption(path: string | undefined, option: string): string | undefined {

@@ -1,6 +1,7 @@
 import { dialNode, LOCAL_ADDRESS } from "../../links/connect-node.js";
 import { checkName } from "../../store/snapshot-records.js";
-import { EXIT, UsageError } from "../exit-codes.js";
+import { EXIT } from "../exit-codes.js";
+import { UsageError } from "../../errors.js";
 import { str, type Command } from "../command.js";
 import { formatBytes, table } from "../output.js";
 import { inlineText } from "../terminal-text.js";

@@ -1,6 +1,7 @@
 import { pruneSources } from "../../prune/prune-sources.js";
 import { retentionSchema, type RetentionRules } from "../../policy/index.js";
-import { EXIT, UsageError } from "../exit-codes.js";
+import { EXIT } from "../exit-codes.js";
+import { UsageError } from "../../errors.js";
 import { str, type Command, type OptionValues } from "../command.js";
 import { formatBytes } from "../output.js";
 import { withContext } from "./with-context.js";

@@ -1,6 +1,7 @@
 import { resolve } from "node:path";
 import { restoreDump, restoreFiles, type Restored } from "../../restore/route-restore.js";
-import { EXIT, UsageError, type ExitCode } from "../exit-codes.js";
+import { EXIT, type ExitCode } from "../exit-codes.js";
+import { UsageError } from "../../errors.js";
 import { list, str, type Command, type OptionValues } from "../command.js";
 import { formatBytes, type Output } from "../output.js";
 import { manualSessionTimeouts, SESSION_TIMEOUT_OPTIONS, SESSION_TIMEOUT_USAGE } from "../session-timeouts.js";

@@ -2,7 +2,8 @@ import { parseCodec } from "@pullback/common";
 import type { JsonObject } from "../../catalog/index.js";
 import { sourceWireSpec } from "../../links/source-config.js";
 import { checkName } from "../../store/snapshot-records.js";
-import { EXIT, UsageError } from "../exit-codes.js";
+import { EXIT } from "../exit-codes.js";
+import { UsageError } from "../../errors.js";
 import { list, str, type Command } from "../command.js";
 import { table } from "../output.js";
 import { withContext } from "./with-context.js";
@@ -42,13 +43,13 @@ export const sourceAddCommand: Command = {
       if (values["no-globals"]) config.globals = false;
     } else throw new UsageError(`--type must be fs, mysql or postgres (not ${String(type)})`);
     // Validate now, not at the first backup.
+    const codec = str(values, "codec");
     try {
       sourceWireSpec(type, config);
+      if (codec) parseCodec(codec);
     } catch (err) {
       throw new UsageError((err as Error).message);
     }
-    const codec = str(values, "codec");
-    if (codec) parseCodec(codec);
     const source = await withContext(homeDir, async (ctx) => {
       const catalog = await ctx.catalog();
       if (!(await catalog.nodes.get(node))) throw new UsageError(`no node ${node}: add it first with \`pullback node add ${node} --address HOST:PORT\``);
