@@ -1,0 +1,95 @@
+/**
+ * The on-disk chunk index candidates: (c) an LMDB file (the `lmdb` package, prebuilt binary) and
+ * (d) a PostgreSQL table on the test server, looked up a batch at a time with `= ANY($1)`.
+ * Both are rebuildable from the store, so neither is synced as it loads.
+ */
+import { mkdtempSync, readdirSync, rmSync, statSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { open, type Database } from "lmdb";
+import pg from "pg";
+import { createTestDatabase, type TestDatabase } from "@pullback/testkit";
+import type { IndexCandidate } from "./index-candidate.js";
+import { ID_BYTES, idAt, type Probe } from "./index-ids.js";
+
+const PRESENT = Buffer.from([1]);
+const LOAD_BATCH = 100_000;
+
+export class LmdbIndex implements IndexCandidate {
+  private readonly dir = mkdtempSync(join(tmpdir(), "pullback-index-lmdb-"));
+  private readonly db: Database<Buffer, Buffer>;
+
+  constructor() {
+    this.db = open<Buffer, Buffer>({ path: this.dir, keyEncoding: "binary", encoding: "binary", noSync: true, noMetaSync: true, compression: false, cache: false });
+  }
+
+  async build(ids: Buffer, n: number): Promise<void> {
+    for (let from = 0; from < n; from += LOAD_BATCH) {
+      this.db.transactionSync(() => {
+        for (let i = from; i < Math.min(n, from + LOAD_BATCH); i++) this.db.putSync(idAt(ids, i), PRESENT);
+      });
+    }
+  }
+
+  async lookup(batch: Probe): Promise<number> {
+    let found = 0;
+    for (let j = 0; j < batch.raw.length; j += ID_BYTES) if (this.db.doesExist(batch.raw.subarray(j, j + ID_BYTES))) found++;
+    return found;
+  }
+
+  async diskBytes(): Promise<number> {
+    return readdirSync(this.dir).reduce((sum, f) => sum + statSync(join(this.dir, f)).blocks * 512, 0);
+  }
+
+  async close(): Promise<void> {
+    await this.db.close();
+    rmSync(this.dir, { recursive: true, force: true });
+  }
+}
+
+export class PostgresIndex implements IndexCandidate {
+  private database: TestDatabase | undefined;
+  private client: pg.Client | undefined;
+
+  private async connect(): Promise<pg.Client> {
+    this.database = await createTestDatabase({ prefix: "pullback_indexbench" });
+    this.client = new pg.Client({ connectionString: this.database.url });
+    await this.client.connect();
+    return this.client;
+  }
+
+  // A rebuild loads the rows first and builds the primary key once (a sorted build), which is much
+  // faster than keeping a B-tree up to date through 10 M random inserts. The ids travel as one binary
+  // parameter per batch and are cut apart on the server: no 66-character hex literal per id.
+  async build(ids: Buffer, n: number): Promise<void> {
+    const c = await this.connect();
+    await c.query("CREATE TABLE chunk_index (id bytea NOT NULL)");
+    for (let from = 0; from < n; from += LOAD_BATCH) {
+      const k = Math.min(LOAD_BATCH, n - from);
+      await c.query("INSERT INTO chunk_index SELECT substring($1::bytea FROM i * 32 + 1 FOR 32) FROM generate_series(0, $2::int - 1) i", [
+        ids.subarray(from * ID_BYTES, (from + k) * ID_BYTES),
+        k,
+      ]);
+    }
+    await c.query("ALTER TABLE chunk_index ADD PRIMARY KEY (id)");
+    await c.query("VACUUM ANALYZE chunk_index");
+  }
+
+  async lookup(batch: Probe): Promise<number> {
+    const keys: Buffer[] = [];
+    for (let j = 0; j < batch.raw.length; j += ID_BYTES) keys.push(batch.raw.subarray(j, j + ID_BYTES));
+    if (!keys.length) return 0;
+    const r = await this.client!.query("SELECT id FROM chunk_index WHERE id = ANY($1::bytea[])", [keys]);
+    return r.rowCount ?? 0;
+  }
+
+  async diskBytes(): Promise<number> {
+    const r = await this.client!.query<{ bytes: string }>("SELECT pg_total_relation_size('chunk_index') AS bytes");
+    return Number(r.rows[0]!.bytes);
+  }
+
+  async close(): Promise<void> {
+    await this.client?.end();
+    await this.database?.drop();
+  }
+}
