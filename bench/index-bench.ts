@@ -7,8 +7,9 @@
  *                          [--lookups 200000] [--batch 1000] [--bloom-bits 10]
  *
  * postgres uses a throwaway database on the test server (PULLBACK_TEST_PG_URL, default 127.0.0.1:5432).
- * Memory columns are deltas over the process with the ids already generated: rss (what the OS sees,
- * including LMDB's mapped pages), heap (JS objects), ext (Buffers and other off-heap memory).
+ * Memory columns are deltas over the process with the ids already generated, after a GC: rss (what the
+ * OS sees, including LMDB's mapped file pages), rss again after the lookups, heap (JS objects), ext
+ * (Buffers and other off-heap memory). LMDB is closed and reopened after building, as a restart would.
  */
 import { spawn } from "node:child_process";
 import { fileURLToPath } from "node:url";
@@ -55,6 +56,7 @@ function row(r: IndexRow): string[] {
     `${r.n / 1e6} M`,
     r.buildSeconds.toFixed(1),
     mib(r.rssBytes),
+    mib(r.rssAfterLookupsBytes),
     mib(r.heapBytes),
     mib(r.externalBytes),
     rate(r.hitsPerSecond),
@@ -80,7 +82,7 @@ async function main(): Promise<void> {
       log(`${name}, N = ${n}: ${((performance.now() - t0) / 1000).toFixed(0)} s in all`);
     }
   }
-  const header = ["candidate", "N", "build s", "rss MiB", "heap MiB", "ext MiB", "hits", "misses", "disk MiB", "filter FP"];
+  const header = ["candidate", "N", "build s", "rss MiB", "rss after lookups", "heap MiB", "ext MiB", "hits", "misses", "disk MiB", "filter FP"];
   console.log(markdownTable(header, rows.map(row)));
   console.log(`\nlookups: ${values.lookups} hits and as many misses, ${values.batch} ids a batch; memory is the delta after building, after a GC.`);
 }

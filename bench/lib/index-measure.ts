@@ -18,6 +18,8 @@ export interface IndexRow {
   n: number;
   buildSeconds: number;
   rssBytes: number;
+  /** rss again after the lookups: the pages they touched (for LMDB, mapped file pages the OS may drop). */
+  rssAfterLookupsBytes: number;
   heapBytes: number;
   externalBytes: number;
   hitsPerSecond: number;
@@ -49,9 +51,13 @@ interface Memory {
 
 function memoryNow(): Memory {
   // --expose-gc is passed by the parent; without it the deltas include garbage.
-  (globalThis as { gc?: () => void }).gc?.();
+  // Twice: a Buffer's memory is released only by the collection after the one that finds it dead.
+  const gc = (globalThis as { gc?: () => void }).gc;
+  gc?.();
+  gc?.();
   const m = process.memoryUsage();
-  return { rss: m.rss, heap: m.heapUsed, external: m.external + m.arrayBuffers };
+  // external already includes arrayBuffers (every Buffer).
+  return { rss: m.rss, heap: m.heapUsed, external: m.external };
 }
 
 async function ratePerSecond(probes: Probe[], lookup: (p: Probe) => Promise<number>, expectEach: boolean): Promise<number> {
@@ -77,16 +83,21 @@ export async function measureCandidate(name: CandidateName, o: MeasureOptions): 
     const t0 = performance.now();
     await index.build(ids, o.n);
     const buildSeconds = (performance.now() - t0) / 1000;
+    // An index on disk is built once and opened many times: measure it as opened, not as just written.
+    await index.reopen?.();
     const built = memoryNow();
+    const hitsPerSecond = await ratePerSecond(hits, (p) => index.lookup(p), true);
+    const missesPerSecond = await ratePerSecond(misses, (p) => index.lookup(p), false);
     const row: IndexRow = {
       candidate: name,
       n: o.n,
       buildSeconds,
       rssBytes: built.rss - before.rss,
+      rssAfterLookupsBytes: memoryNow().rss - before.rss,
       heapBytes: built.heap - before.heap,
       externalBytes: built.external - before.external,
-      hitsPerSecond: await ratePerSecond(hits, (p) => index.lookup(p), true),
-      missesPerSecond: await ratePerSecond(misses, (p) => index.lookup(p), false),
+      hitsPerSecond,
+      missesPerSecond,
       diskBytes: await index.diskBytes(),
     };
     if (name !== "lmdb" && name !== "postgres") return [row];
@@ -110,6 +121,7 @@ async function measureFiltered(index: IndexCandidate, name: string, ids: Buffer,
     n: o.n,
     buildSeconds,
     rssBytes: built.rss - before.rss,
+    rssAfterLookupsBytes: memoryNow().rss - before.rss,
     heapBytes: built.heap - before.heap,
     externalBytes: built.external - before.external,
     hitsPerSecond,

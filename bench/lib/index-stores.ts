@@ -6,27 +6,41 @@
 import { mkdtempSync, readdirSync, rmSync, statSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { open, type Database } from "lmdb";
+import { open, type Database, type RootDatabaseOptionsWithPath } from "lmdb";
 import pg from "pg";
 import { createTestDatabase, type TestDatabase } from "@pullback/testkit";
 import type { IndexCandidate } from "./index-candidate.js";
 import { ID_BYTES, idAt, type Probe } from "./index-ids.js";
+import { sortIds } from "./index-memory.js";
 
 const PRESENT = Buffer.from([1]);
+const APPEND = { append: true };
 const LOAD_BATCH = 100_000;
 
 export class LmdbIndex implements IndexCandidate {
   private readonly dir = mkdtempSync(join(tmpdir(), "pullback-index-lmdb-"));
-  private readonly db: Database<Buffer, Buffer>;
+  private db = this.open();
 
-  constructor() {
-    this.db = open<Buffer, Buffer>({ path: this.dir, keyEncoding: "binary", encoding: "binary", noSync: true, noMetaSync: true, compression: false, cache: false });
+  // noReadAhead: a lookup touches one leaf page; with the kernel's read-ahead every fault maps its
+  // neighbours too, and the first 10 M-id run had the whole 1.2 GB file resident after 200 k lookups.
+  // (lmdb reads the option but its typings lack it.)
+  private open(): Database<Buffer, Buffer> {
+    const o = { path: this.dir, keyEncoding: "binary", encoding: "binary", noSync: true, noMetaSync: true, compression: false, cache: false, noReadAhead: true } as const;
+    return open<Buffer, Buffer>(o as RootDatabaseOptionsWithPath);
   }
 
+  async reopen(): Promise<void> {
+    await this.db.close();
+    this.db = this.open();
+  }
+
+  // Sorted, then appended (MDB_APPEND): pages fill completely and no page is split. Inserting the
+  // same 10 M ids in random order took 234 s (against 17 s for this) and left a 1.2 GB file.
   async build(ids: Buffer, n: number): Promise<void> {
+    const sorted = sortIds(ids, n);
     for (let from = 0; from < n; from += LOAD_BATCH) {
       this.db.transactionSync(() => {
-        for (let i = from; i < Math.min(n, from + LOAD_BATCH); i++) this.db.putSync(idAt(ids, i), PRESENT);
+        for (let i = from; i < Math.min(n, from + LOAD_BATCH); i++) this.db.putSync(idAt(sorted, i), PRESENT, APPEND);
       });
     }
   }
