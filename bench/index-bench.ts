@@ -3,8 +3,11 @@
  * memory it adds, its lookup rate for present and absent ids (random order, in batches as a backup
  * asks), and its size on disk. Every candidate runs in a child process of its own. Never pass/fail.
  *
- *   npm run bench:index -- [--chunks 1000000,10000000] [--only hex-set,sorted-buffer,lmdb,postgres]
- *                          [--lookups 200000] [--batch 1000] [--bloom-bits 10]
+ *   npm run bench:index -- [--chunks 1000000,10000000] [--only chunk-files,hex-set,sorted-buffer,lmdb,postgres]
+ *                          [--lookups 200000] [--batch 1000] [--bloom-bits 10] [--max-files 1000000]
+ *
+ * chunk-files makes one empty file per id in a chunk-store tree, so it runs only up to --max-files
+ * ids (10 M files take minutes to create and remove, and inodes the disk may not have).
  *
  * postgres uses a throwaway database on the test server (PULLBACK_TEST_PG_URL, default 127.0.0.1:5432).
  * Memory columns are deltas over the process with the ids already generated, after a GC: rss (what the
@@ -26,6 +29,7 @@ const { values } = parseArgs({
     lookups: { type: "string", default: "200000" },
     batch: { type: "string", default: "1000" },
     "bloom-bits": { type: "string", default: "10" },
+    "max-files": { type: "string", default: "1000000" },
     child: { type: "string" },
     n: { type: "string" },
   },
@@ -76,6 +80,10 @@ async function main(): Promise<void> {
   const rows: IndexRow[] = [];
   for (const n of values.chunks.split(",").map(Number)) {
     for (const name of only) {
+      if (name === "chunk-files" && n > Number(values["max-files"])) {
+        log(`chunk-files skipped at N = ${n}: more than --max-files ${values["max-files"]} files to create`);
+        continue;
+      }
       const t0 = performance.now();
       log(`${name}, N = ${n}…`);
       rows.push(...(await runChild(name, n)));

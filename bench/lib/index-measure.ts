@@ -6,11 +6,12 @@
  */
 import type { IndexCandidate } from "./index-candidate.js";
 import { hitProbes, missProbes, randomIds, type Probe } from "./index-ids.js";
+import { ChunkFilesIndex } from "./index-files.js";
 import { HexSetIndex, SortedIdsIndex } from "./index-memory.js";
 import { LmdbIndex, PostgresIndex } from "./index-stores.js";
 import { BloomFilter, FilteredIndex } from "./bloom-filter.js";
 
-export const CANDIDATES = ["hex-set", "sorted-buffer", "lmdb", "postgres"] as const;
+export const CANDIDATES = ["chunk-files", "hex-set", "sorted-buffer", "lmdb", "postgres"] as const;
 export type CandidateName = (typeof CANDIDATES)[number];
 
 export interface IndexRow {
@@ -37,6 +38,7 @@ export interface MeasureOptions {
 }
 
 function make(name: CandidateName): IndexCandidate {
+  if (name === "chunk-files") return new ChunkFilesIndex();
   if (name === "hex-set") return new HexSetIndex();
   if (name === "sorted-buffer") return new SortedIdsIndex();
   if (name === "lmdb") return new LmdbIndex();
