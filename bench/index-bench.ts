@@ -3,7 +3,8 @@
  * memory it adds, its lookup rate for present and absent ids (random order, in batches as a backup
  * asks), and its size on disk. Every candidate runs in a child process of its own. Never pass/fail.
  *
- *   npm run bench:index -- [--chunks 1000000,10000000] [--only chunk-files,hex-set,sorted-buffer,lmdb,postgres]
+ *   npm run bench:index -- [--chunks 1000000,10000000] [--only chunk-files,hex-set,sorted-buffer,lmdb,postgres,
+ *                          postgres-prefix]
  *                          [--lookups 200000] [--batch 1000] [--bloom-bits 10] [--max-files 1000000]
  *
  * chunk-files makes one empty file per id in a chunk-store tree, so it runs only up to --max-files

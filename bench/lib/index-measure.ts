@@ -11,7 +11,7 @@ import { HexSetIndex, SortedIdsIndex } from "./index-memory.js";
 import { LmdbIndex, PostgresIndex } from "./index-stores.js";
 import { BloomFilter, FilteredIndex } from "./bloom-filter.js";
 
-export const CANDIDATES = ["chunk-files", "hex-set", "sorted-buffer", "lmdb", "postgres"] as const;
+export const CANDIDATES = ["chunk-files", "hex-set", "sorted-buffer", "lmdb", "postgres", "postgres-prefix"] as const;
 export type CandidateName = (typeof CANDIDATES)[number];
 
 export interface IndexRow {
@@ -42,7 +42,7 @@ function make(name: CandidateName): IndexCandidate {
   if (name === "hex-set") return new HexSetIndex();
   if (name === "sorted-buffer") return new SortedIdsIndex();
   if (name === "lmdb") return new LmdbIndex();
-  return new PostgresIndex();
+  return new PostgresIndex(name === "postgres" ? "bytea" : "prefix");
 }
 
 interface Memory {
@@ -102,6 +102,7 @@ export async function measureCandidate(name: CandidateName, o: MeasureOptions): 
       missesPerSecond,
       diskBytes: await index.diskBytes(),
     };
+    // The filter in front of one table layout is enough: it changes what reaches the table, not how.
     if (name !== "lmdb" && name !== "postgres") return [row];
     return [row, await measureFiltered(index, name, ids, o, before, { hits, misses })];
   } finally {
