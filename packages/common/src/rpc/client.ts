@@ -8,6 +8,7 @@ import { CallWatchdog } from "./call-watchdog.js";
 import { RpcError } from "../errors.js";
 import { describeCallError, tlsRefusalError } from "./errors.js";
 import { closedAfterHandshake, explainRefusedMaster } from "./probe.js";
+import { refuseOversizeBatch } from "./entry-batch-guard.js";
 import {
   AgentService,
   type Accepted,
@@ -158,7 +159,7 @@ class AgentChannel implements AgentClient {
     return this.open<BackupRequest, BackupResponse>(
       AgentService.backup.path,
       AgentService.backup.requestSerialize,
-      AgentService.backup.responseDeserialize,
+      deserializeBackupResponse,
       { msg: "start", start: { capabilities: [], ...start, protocolVersion: this.ourVersion } },
       (m) => (m.msg === "accepted" ? m.accepted : undefined),
     );
@@ -259,4 +260,10 @@ function watchedMessages<In>(raw: MessageSource<In>, watchdog: CallWatchdog, fai
     }),
   };
   return messages;
+}
+
+/** An oversize EntryBatch is refused before it is decoded (the call fails with the guard's message). */
+function deserializeBackupResponse(buf: Buffer): BackupResponse {
+  refuseOversizeBatch(buf);
+  return AgentService.backup.responseDeserialize(buf);
 }

@@ -31,8 +31,8 @@ export const MAX_ENTRIES_PER_MESSAGE = 4096;
  * docs/decisions.md, "Entries per message". Far below MAX_MESSAGE_BYTES; one entry over the byte
  * bound still goes, alone.
  */
-export const ENTRY_BATCH_ENTRIES = 1024;
-export const ENTRY_BATCH_BYTES = 256 * 1024;
+export const ENTRY_BATCH_ENTRIES = 256;
+export const ENTRY_BATCH_BYTES = 128 * 1024;
 /** BackupStart.capabilities value: this master reads EntryBatch (an older one lists nothing). */
 export const CAPABILITY_ENTRY_BATCH = "entry-batch";
 /** Default unacknowledged chunk payload per session (see Ack in the proto): bounds both sides' memory. */

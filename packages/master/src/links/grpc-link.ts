@@ -17,7 +17,6 @@ import {
   DEFAULT_WINDOW_BYTES,
   KNOWN_CHUNKS_PER_BATCH,
   MAX_CHUNK_BYTES,
-  MAX_ENTRIES_PER_MESSAGE,
   type AgentClient,
   type BackupClientSession,
   type BaseFile,
@@ -80,15 +79,11 @@ export class GrpcLink implements NodeLink {
             case "entry":
               yield entryEvent(m.entry, progress);
               break;
-            case "entries": {
-              // A batch is framing only: each entry goes on exactly as if it had come alone.
-              const batch = m.entries.entries;
-              if (batch.length > MAX_ENTRIES_PER_MESSAGE) {
-                throw new AgentProtocolError(`agent ${client.nodeName} sent ${batch.length} entries in one message; at most ${MAX_ENTRIES_PER_MESSAGE} are accepted`, PEER_PROTOCOL_HINT);
-              }
-              for (const w of batch) yield entryEvent(w, progress);
+            case "entries":
+              // A batch is framing only: each entry goes on exactly as if it had come alone. One of
+              // more than MAX_ENTRIES_PER_MESSAGE never gets here: the client refuses it undecoded.
+              for (const w of m.entries.entries) yield entryEvent(w, progress);
               break;
-            }
             case "warning":
               yield { kind: "warning", path: m.warning.path, message: m.warning.message };
               break;
