@@ -30,6 +30,7 @@ import type { AgentConfig } from "../config/agent-config.js";
 import { backupFsSource } from "../sources/fs-source.js";
 import { isDbKind, prepareDbBackup } from "../sources/db-backup-request.js";
 import { startHeartbeat } from "./heartbeat.js";
+import { BackupSender } from "./backup-sender.js";
 
 const PROGRESS_EVERY_MS = 1000;
 
@@ -69,14 +70,15 @@ export async function handleBackup(session: BackupSession, cfg: AgentConfig, log
 
   const tally = new BackupTally();
   const events = openEvents(src, req, index, tally, jobLog);
-  const heartbeat = startHeartbeat(cfg.heartbeatSeconds, session.signal, () => session.send(tally.progress()));
+  const sender = new BackupSender(session);
+  const heartbeat = startHeartbeat(cfg.heartbeatSeconds, session.signal, () => sender.send(tally.progress()));
   try {
-    await sendEvents(session, events, window, tally, jobLog, req.dbBackup ? "dump" : "file");
+    await sendEvents(session.signal, sender, events, window, tally, jobLog, req.dbBackup ? "dump" : "file");
   } finally {
     heartbeat.stop();
     await events.return(undefined);
   }
-  await session.send({ msg: "done", done: { stats: { ...tally.stats, level: src.level } } });
+  await sender.send({ msg: "done", done: { stats: { ...tally.stats, level: src.level } } });
   jobLog.info(tally.stats, "backup finished");
   // Returning ends the call; the master may still be acknowledging the last chunks, so wait until
   // it half-closes (bounded, so a vanished master cannot hold the call open forever).
@@ -168,9 +170,10 @@ class BackupTally {
   }
 }
 
-/** The hot loop: each event to the wire, chunks only once the window has room for them. */
+/** The hot loop: each event to the wire (entries batched by the sender), chunks only once the window has room for them. */
 async function sendEvents(
-  session: BackupSession,
+  signal: AbortSignal,
+  sender: BackupSender,
   events: AsyncGenerator<SourceEvent>,
   window: CreditWindow,
   tally: BackupTally,
@@ -180,24 +183,26 @@ async function sendEvents(
   const stats = tally.stats;
   let lastProgress = 0;
   for await (const ev of events) {
-    if (session.signal.aborted) throw new RpcError(grpc.status.CANCELLED, "the call was cancelled");
+    if (signal.aborted) throw new RpcError(grpc.status.CANCELLED, "the call was cancelled");
     if (ev.kind === "chunk") {
+      // The master stores the entries before this chunk while we wait for credit.
+      await sender.flush();
       await window.acquire(ev.data.length);
       stats.bytesSent += ev.data.length;
       stats.chunksSent++;
-      await session.send({ msg: "chunk", chunk: { id: hexToId(ev.id), plainLength: ev.plainLen, codec: ev.codec, data: ev.data, error: "" } });
+      await sender.send({ msg: "chunk", chunk: { id: hexToId(ev.id), plainLength: ev.plainLen, codec: ev.codec, data: ev.data, error: "" } });
     } else if (ev.kind === "entry") {
       tally.countEntry(ev.entry);
-      await session.send({ msg: "entry", entry: entryToWire(ev.entry, ev.unchanged) });
+      await sender.entry(entryToWire(ev.entry, ev.unchanged));
     } else {
       stats.warnings++;
       jobLog.warn({ file: ev.path }, ev.message);
-      await session.send({ msg: "warning", warning: { path: ev.path, code: warningCode, message: ev.message } });
+      await sender.send({ msg: "warning", warning: { path: ev.path, code: warningCode, message: ev.message } });
     }
     const now = Date.now();
     if (now - lastProgress >= PROGRESS_EVERY_MS) {
       lastProgress = now;
-      await session.send(tally.progress());
+      await sender.send(tally.progress());
     }
   }
 }

@@ -8,6 +8,7 @@ import { CallWatchdog } from "./call-watchdog.js";
 import { RpcError } from "../errors.js";
 import { describeCallError, tlsRefusalError } from "./errors.js";
 import { closedAfterHandshake, explainRefusedMaster } from "./probe.js";
+import { refuseOversizeBatch } from "./entry-batch-guard.js";
 import {
   AgentService,
   type Accepted,
@@ -60,12 +61,18 @@ export interface ClientSession<Out, In> {
 export type BackupClientSession = ClientSession<BackupRequest, BackupResponse>;
 export type RestoreClientSession = ClientSession<RestoreRequest, RestoreResponse>;
 
+/** What a caller of backup() gives: BackupStart without the version, capabilities optional. */
+export type BackupStartFields = Omit<BackupStart, "protocolVersion" | "capabilities"> & Partial<Pick<BackupStart, "capabilities">>;
+
 export interface AgentClient {
   readonly nodeName: string;
   readonly address: string;
   info(): Promise<InfoResponse>;
-  /** `protocolVersion` is filled in; resolves once the agent accepted (or rejects with its reason). */
-  backup(start: Omit<BackupStart, "protocolVersion">): Promise<BackupClientSession>;
+  /**
+   * `protocolVersion` is filled in, `capabilities` defaults to none (list only what the caller's
+   * message loop reads); resolves once the agent accepted (or rejects with its reason).
+   */
+  backup(start: BackupStartFields): Promise<BackupClientSession>;
   restore(start: Omit<RestoreStart, "protocolVersion">): Promise<RestoreClientSession>;
   close(): void;
 }
@@ -148,12 +155,12 @@ class AgentChannel implements AgentClient {
     });
   }
 
-  backup(start: Omit<BackupStart, "protocolVersion">): Promise<BackupClientSession> {
+  backup(start: BackupStartFields): Promise<BackupClientSession> {
     return this.open<BackupRequest, BackupResponse>(
       AgentService.backup.path,
       AgentService.backup.requestSerialize,
-      AgentService.backup.responseDeserialize,
-      { msg: "start", start: { ...start, protocolVersion: this.ourVersion } },
+      deserializeBackupResponse,
+      { msg: "start", start: { capabilities: [], ...start, protocolVersion: this.ourVersion } },
       (m) => (m.msg === "accepted" ? m.accepted : undefined),
     );
   }
@@ -253,4 +260,10 @@ function watchedMessages<In>(raw: MessageSource<In>, watchdog: CallWatchdog, fai
     }),
   };
   return messages;
+}
+
+/** An oversize EntryBatch is refused before it is decoded (the call fails with the guard's message). */
+function deserializeBackupResponse(buf: Buffer): BackupResponse {
+  refuseOversizeBatch(buf);
+  return AgentService.backup.responseDeserialize(buf);
 }

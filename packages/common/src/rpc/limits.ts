@@ -19,6 +19,22 @@ export const MAX_MESSAGE_BYTES = MAX_CHUNK_BYTES + 1 * MiB;
 export const KNOWN_CHUNKS_PER_BATCH = 65_536;
 /** BaseFiles messages are cut at this encoded size (a file with many chunk refs can be large). */
 export const BASE_FILES_BATCH_BYTES = 2 * MiB;
+/**
+ * The largest EntryBatch the master takes: more is a hostile or broken agent, refused with its count.
+ * Well above what an agent sends (ENTRY_BATCH_ENTRIES), so the agent's bound can move without a
+ * protocol change.
+ */
+export const MAX_ENTRIES_PER_MESSAGE = 4096;
+/**
+ * An agent sends consecutive entries in one EntryBatch of at most this many entries and about this
+ * many encoded bytes (a file with many chunk refs is large), whichever comes first; measured in
+ * docs/decisions.md, "Entries per message". Far below MAX_MESSAGE_BYTES; one entry over the byte
+ * bound still goes, alone.
+ */
+export const ENTRY_BATCH_ENTRIES = 256;
+export const ENTRY_BATCH_BYTES = 128 * 1024;
+/** BackupStart.capabilities value: this master reads EntryBatch (an older one lists nothing). */
+export const CAPABILITY_ENTRY_BATCH = "entry-batch";
 /** Default unacknowledged chunk payload per session (see Ack in the proto): bounds both sides' memory. */
 export const DEFAULT_WINDOW_BYTES = 32 * MiB;
 /**

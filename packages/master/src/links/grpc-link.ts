@@ -13,13 +13,15 @@ import {
   hexToId,
   idToHex,
   BASE_FILES_BATCH_BYTES,
+  CAPABILITY_ENTRY_BATCH,
   DEFAULT_WINDOW_BYTES,
   KNOWN_CHUNKS_PER_BATCH,
   MAX_CHUNK_BYTES,
   type AgentClient,
   type BackupClientSession,
-  type BackupStart,
   type BaseFile,
+  type Entry as WireEntry,
+  type BackupStartFields,
   type CallLimits,
   type InfoResponse,
   type RestoreClientSession,
@@ -74,12 +76,14 @@ export class GrpcLink implements NodeLink {
               await session.send({ msg: "ack", ack: { chunkIds: [m.chunk.id], bytes: m.chunk.data.length } });
               break;
             }
-            case "entry": {
-              const entry = entryFromWire(m.entry);
-              if (entry.type === "file") progress.files++;
-              yield { kind: "entry", entry, unchanged: m.entry.unchanged };
+            case "entry":
+              yield entryEvent(m.entry, progress);
               break;
-            }
+            case "entries":
+              // A batch is framing only: each entry goes on exactly as if it had come alone. One of
+              // more than MAX_ENTRIES_PER_MESSAGE never gets here: the client refuses it undecoded.
+              for (const w of m.entries.entries) yield entryEvent(w, progress);
+              break;
             case "warning":
               yield { kind: "warning", path: m.warning.path, message: m.warning.message };
               break;
@@ -140,10 +144,19 @@ export class GrpcLink implements NodeLink {
 }
 
 
+/** One entry as the agent sent it, alone or in a batch: entryFromWire's checks, then the writer's. */
+function entryEvent(w: WireEntry, progress: BackupProgress): SourceEvent {
+  const entry = entryFromWire(w);
+  if (entry.type === "file") progress.files++;
+  return { kind: "entry", entry, unchanged: w.unchanged };
+}
+
 /** The Backup call's first message: the source as the agent needs it and the size of the index to come. */
-function backupStart(req: BackupRequest, wire: ReturnType<typeof sourceWireSpec>, baseFileCount: number): Omit<BackupStart, "protocolVersion"> {
+function backupStart(req: BackupRequest, wire: ReturnType<typeof sourceWireSpec>, baseFileCount: number): BackupStartFields {
   return {
     jobId: randomUUID(),
+    // The message loop in backup() reads EntryBatch; an agent that knows it may send batches.
+    capabilities: [CAPABILITY_ENTRY_BATCH],
     source: {
       name: req.sourceName,
       type: req.sourceType,

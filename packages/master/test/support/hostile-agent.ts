@@ -36,6 +36,8 @@ export interface HostileBackup {
   /** Sends `plain` as an uncompressed chunk with its true id (unless `id` lies) and returns the id. */
   chunk(plain: Buffer, id?: string): Promise<string>;
   entry(e: Partial<wire.Entry> & { path: string }): Promise<void>;
+  /** Sends the entries as one EntryBatch message (whether or not the master listed the capability). */
+  entries(list: (Partial<wire.Entry> & { path: string })[]): Promise<void>;
   warning(path: string, message: string): Promise<void>;
   progress(currentPath: string, bytesRead?: number): Promise<void>;
 }
@@ -147,6 +149,7 @@ async function runBackupScript(s: BackupSession, script: BackupScript): Promise<
       return id ?? real;
     },
     entry: (e) => s.send({ msg: "entry", entry: wireEntry(e) }),
+    entries: (list) => s.send({ msg: "entries", entries: { entries: list.map(wireEntry) } }),
     warning: (path, message) => s.send({ msg: "warning", warning: { path, code: "file", message } }),
     progress: (currentPath, bytesRead = sent) => s.send({ msg: "progress", progress: { entries: 0, bytesRead, bytesSent: sent, currentPath } }),
   };

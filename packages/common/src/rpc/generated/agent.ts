@@ -402,6 +402,11 @@ const descriptor = {
          "type": "uint32",
          "id": 7,
          "protoName": "max_chunk_bytes"
+        },
+        "capabilities": {
+         "rule": "repeated",
+         "type": "string",
+         "id": 8
         }
        }
       },
@@ -605,6 +610,15 @@ const descriptor = {
         }
        }
       },
+      "EntryBatch": {
+       "fields": {
+        "entries": {
+         "rule": "repeated",
+         "type": "Entry",
+         "id": 1
+        }
+       }
+      },
       "BackupResponse": {
        "oneofs": {
         "msg": {
@@ -614,7 +628,8 @@ const descriptor = {
           "chunk",
           "warning",
           "progress",
-          "done"
+          "done",
+          "entries"
          ]
         }
        },
@@ -642,6 +657,10 @@ const descriptor = {
         "done": {
          "type": "BackupDone",
          "id": 6
+        },
+        "entries": {
+         "type": "EntryBatch",
+         "id": 7
         }
        }
       },
@@ -1248,6 +1267,9 @@ export interface BackupStart {
   windowBytes: number;
   /** Largest plain chunk the master accepts (the chunker's max size must not exceed it). */
   maxChunkBytes: number;
+  /** Wire features this master reads, e.g. "entry-batch" (BackupResponse.entries). An agent uses a
+   * feature only when it is listed: an older master sends none and gets one Entry per message. */
+  capabilities: string[];
 }
 
 const T_BackupStart = pbRoot.lookupType("pullback.v1.BackupStart");
@@ -1260,6 +1282,7 @@ function decode_BackupStart(m: Wire): BackupStart {
     baseFileCount: longToNumber(m["baseFileCount"], ".pullback.v1.BackupStart.baseFileCount"),
     windowBytes: longToNumber(m["windowBytes"], ".pullback.v1.BackupStart.windowBytes"),
     maxChunkBytes: m["maxChunkBytes"] as number,
+    capabilities: (m["capabilities"] as unknown[]).map((v) => v as string),
   };
   if (m["source"] != null) o.source = decode_SourceSpec(m["source"] as Wire);
   return o;
@@ -1538,6 +1561,33 @@ export function decodeBackupDone(b: Uint8Array): BackupDone {
   return decode_BackupDone(T_BackupDone.decode(b) as unknown as Wire);
 }
 
+// --- EntryBatch
+
+/** Consecutive entries in one message, in walk order: framing only. The master takes each one exactly
+ * as if it had come alone (same checks, same order against the Chunks and Warnings around it), and
+ * refuses a batch of more than MAX_ENTRIES_PER_MESSAGE. Sent only to a master whose BackupStart
+ * lists "entry-batch". */
+export interface EntryBatch {
+  entries: Entry[];
+}
+
+const T_EntryBatch = pbRoot.lookupType("pullback.v1.EntryBatch");
+
+function decode_EntryBatch(m: Wire): EntryBatch {
+  const o: EntryBatch = {
+    entries: (m["entries"] as unknown[]).map((v) => decode_Entry(v as Wire)),
+  };
+  return o;
+}
+
+export function encodeEntryBatch(m: EntryBatch): Buffer {
+  return toBuffer(T_EntryBatch.encode(m as unknown as Wire).finish());
+}
+
+export function decodeEntryBatch(b: Uint8Array): EntryBatch {
+  return decode_EntryBatch(T_EntryBatch.decode(b) as unknown as Wire);
+}
+
 // --- BackupResponse
 
 export type BackupResponse =
@@ -1546,7 +1596,8 @@ export type BackupResponse =
   | { msg: "chunk"; chunk: Chunk }
   | { msg: "warning"; warning: Warning }
   | { msg: "progress"; progress: Progress }
-  | { msg: "done"; done: BackupDone };
+  | { msg: "done"; done: BackupDone }
+  | { msg: "entries"; entries: EntryBatch };
 
 const T_BackupResponse = pbRoot.lookupType("pullback.v1.BackupResponse");
 
@@ -1564,6 +1615,8 @@ function decode_BackupResponse(m: Wire): BackupResponse {
       return { msg: "progress", progress: decode_Progress(m["progress"] as Wire) };
     case "done":
       return { msg: "done", done: decode_BackupDone(m["done"] as Wire) };
+    case "entries":
+      return { msg: "entries", entries: decode_EntryBatch(m["entries"] as Wire) };
     default:
       throw new Error("BackupResponse: empty or unknown message kind (is the peer newer than this build?)");
   }
