@@ -90,18 +90,7 @@ export async function measureCandidate(name: CandidateName, o: MeasureOptions): 
     const built = memoryNow();
     const hitsPerSecond = await ratePerSecond(hits, (p) => index.lookup(p), true);
     const missesPerSecond = await ratePerSecond(misses, (p) => index.lookup(p), false);
-    const row: IndexRow = {
-      candidate: name,
-      n: o.n,
-      buildSeconds,
-      rssBytes: built.rss - before.rss,
-      rssAfterLookupsBytes: memoryNow().rss - before.rss,
-      heapBytes: built.heap - before.heap,
-      externalBytes: built.external - before.external,
-      hitsPerSecond,
-      missesPerSecond,
-      diskBytes: await index.diskBytes(),
-    };
+    const row = await rowOf(name, o.n, buildSeconds, before, built, { hitsPerSecond, missesPerSecond }, index);
     // The filter in front of one table layout is enough: it changes what reaches the table, not how.
     if (name !== "lmdb" && name !== "postgres") return [row];
     return [row, await measureFiltered(index, name, ids, o, before, { hits, misses })];
@@ -119,17 +108,29 @@ async function measureFiltered(index: IndexCandidate, name: string, ids: Buffer,
   const hitsPerSecond = await ratePerSecond(probes.hits, (p) => filtered.lookup(p), true);
   filtered.passed = 0;
   const missesPerSecond = await ratePerSecond(probes.misses, (p) => filtered.lookup(p), false);
+  const row = await rowOf(`bloom ${o.bloomBitsPerId} bit/id → ${name}`, o.n, buildSeconds, before, built, { hitsPerSecond, missesPerSecond }, index);
+  return { ...row, falsePositiveRate: filtered.passed / o.lookups };
+}
+
+/** One table row: memory as deltas over `before` (rss measured again now, after the lookups). */
+async function rowOf(
+  candidate: string,
+  n: number,
+  buildSeconds: number,
+  before: Memory,
+  built: Memory,
+  rates: { hitsPerSecond: number; missesPerSecond: number },
+  index: IndexCandidate,
+): Promise<IndexRow> {
   return {
-    candidate: `bloom ${o.bloomBitsPerId} bit/id → ${name}`,
-    n: o.n,
+    candidate,
+    n,
     buildSeconds,
     rssBytes: built.rss - before.rss,
     rssAfterLookupsBytes: memoryNow().rss - before.rss,
     heapBytes: built.heap - before.heap,
     externalBytes: built.external - before.external,
-    hitsPerSecond,
-    missesPerSecond,
+    ...rates,
     diskBytes: await index.diskBytes(),
-    falsePositiveRate: filtered.passed / o.lookups,
   };
 }
