@@ -71,7 +71,7 @@ export class GrpcLink implements NodeLink {
           switch (m.msg) {
             case "chunk": {
               if (!isCodecName(m.chunk.codec)) throw new AgentProtocolError(`agent sent chunk ${idToHex(m.chunk.id)} with unknown codec ${m.chunk.codec}`, PEER_PROTOCOL_HINT);
-              yield { kind: "chunk", id: idToHex(m.chunk.id), codec: m.chunk.codec as CodecName, plainLen: m.chunk.plainLength, data: Buffer.from(m.chunk.data) };
+              yield { kind: "chunk", id: idToHex(m.chunk.id), codec: m.chunk.codec, plainLen: m.chunk.plainLength, data: Buffer.from(m.chunk.data) };
               // The writer has stored it: return the credit.
               await session.send({ msg: "ack", ack: { chunkIds: [m.chunk.id], bytes: m.chunk.data.length } });
               break;
